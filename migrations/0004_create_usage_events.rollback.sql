@@ -1,0 +1,3 @@
+-- Drop usage_events.
+
+DROP TABLE usage_events;

@@ -1,0 +1,3 @@
+-- Drop skill_messages.
+
+DROP TABLE skill_messages;

@@ -1,0 +1,52 @@
+"""Input checks run before any SQL, so bad input fails fast with a clear message.
+
+They mirror the CHECK constraints in ``migrations/``, which stay the last word
+for anyone writing through psql.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from skilldb.errors import InvalidInput
+
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+def text(field: str, value: Any) -> str:
+    """A required, non-blank string."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"{field} must be a non-empty string, got {value!r}")
+    return value
+
+
+def optional_text(field: str, value: Any) -> str | None:
+    """``None`` or a non-blank string."""
+    return None if value is None else text(field, value)
+
+
+def slug(value: Any) -> str:
+    """Lowercase ASCII words joined by single hyphens (``code-review``)."""
+    if not isinstance(value, str) or not SLUG.fullmatch(value):
+        raise InvalidInput(
+            f"slug must be lowercase letters and digits in words joined by single hyphens, got {value!r}"
+        )
+    return value
+
+
+def email(value: Any) -> str:
+    """Something shaped like ``local@domain``."""
+    if not isinstance(value, str) or not EMAIL.fullmatch(value):
+        raise InvalidInput(f"email must look like name@domain, got {value!r}")
+    return value
+
+
+def positive_int(field: str, value: Any, *, maximum: int | None = None) -> int:
+    """An ``int`` (not ``bool``) >= 1, and <= ``maximum`` when given."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInput(f"{field} must be a positive integer, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise InvalidInput(f"{field} must be at most {maximum}, got {value!r}")
+    return value

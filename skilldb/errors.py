@@ -1,0 +1,163 @@
+"""The errors skilldb raises, and the one place where psycopg errors are translated.
+
+Every error is a :class:`SkillDBError`. Errors about the caller's input are also
+:class:`ValueError` (through :class:`InvalidInput`), lookups that find nothing are
+also :class:`LookupError`, and permission errors are also :class:`PermissionError`,
+so callers may catch either family.
+
+Errors translated from the database keep the psycopg exception as ``__cause__`` and
+copy its diagnostics to ``sqlstate``, ``table_name``, ``column_name`` and
+``constraint_name``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from psycopg import errors as pg
+
+__all__ = [
+    "AlreadyExists",
+    "ImmutableRecord",
+    "InvalidInput",
+    "NotFound",
+    "PermissionDenied",
+    "RowSecurityViolation",
+    "SkillDBError",
+    "StillReferenced",
+    "TenantRequired",
+    "TransactionInProgress",
+    "UnknownReference",
+    "translate_errors",
+]
+
+#: SQLSTATE raised by current_tenant_id() when no tenant is bound (migration 0001).
+TENANT_REQUIRED_SQLSTATE = "SK001"
+#: SQLSTATE raised by the skill_versions immutability trigger.
+IMMUTABLE_RECORD_SQLSTATE = "SK002"
+
+
+class SkillDBError(Exception):
+    """skilldb could not do what was asked."""
+
+    sqlstate: str | None = None
+    table_name: str | None = None
+    column_name: str | None = None
+    constraint_name: str | None = None
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or (type(self).__doc__ or "").strip())
+
+
+class InvalidInput(SkillDBError, ValueError):
+    """The input is not valid; nothing was written."""
+
+
+class AlreadyExists(InvalidInput):
+    """A row with this unique value already exists; nothing was written."""
+
+
+class UnknownReference(InvalidInput):
+    """The input refers to a row that does not exist in the bound tenant; nothing was written."""
+
+
+class StillReferenced(InvalidInput):
+    """The row is still referred to by other rows and cannot be removed."""
+
+
+class NotFound(SkillDBError, LookupError):
+    """No row with this id exists in the bound tenant."""
+
+
+class TenantRequired(SkillDBError):
+    """No tenant is bound: wrap the call in ``skilldb.tenant(conn, tenant_id)``."""
+
+
+class TransactionInProgress(SkillDBError):
+    """The connection is already inside a transaction: commit or roll it back first."""
+
+
+class PermissionDenied(SkillDBError, PermissionError):
+    """The database role lacks the privilege for this operation."""
+
+
+class RowSecurityViolation(PermissionDenied):
+    """The row belongs to another tenant than the bound one (row-level security)."""
+
+
+class ImmutableRecord(SkillDBError):
+    """Skill versions are immutable: they cannot be updated or deleted on their own."""
+
+
+_KEY_DETAIL = re.compile(r"Key \((?P<columns>.*?)\)=\((?P<values>.*)\)")
+
+
+def _describe(exc: psycopg.Error) -> str:
+    """One line naming the table, the constraint and the offending value."""
+    diag = exc.diag
+    table = diag.table_name or "?"
+    detail = diag.message_detail or ""
+    if isinstance(exc, pg.UniqueViolation):
+        if m := _KEY_DETAIL.search(detail):
+            return f"{table}: {m['columns']} = {m['values']} already exists ({diag.constraint_name})"
+    elif isinstance(exc, pg.ForeignKeyViolation):
+        if m := _KEY_DETAIL.search(detail):
+            columns, values = m["columns"], m["values"]
+            if "still referenced" in detail:
+                referrer = detail.rsplit("from table ", 1)[-1].rstrip(".")
+                return f"{table}: {columns} = {values} is still referenced from {referrer}"
+            target = detail.rsplit("in table ", 1)[-1].rstrip(".")
+            return f"{table}: {columns} = {values} does not exist in {target} ({diag.constraint_name})"
+    elif isinstance(exc, pg.CheckViolation):
+        return f"{table}: violates check constraint {diag.constraint_name}"
+    elif isinstance(exc, pg.NotNullViolation):
+        return f"{table}: {diag.column_name} must not be null"
+    return diag.message_primary or str(exc)
+
+
+def translate(exc: psycopg.Error) -> SkillDBError | None:
+    """Map a psycopg error that carries meaning to a :class:`SkillDBError`, else ``None``.
+
+    :param exc: the error psycopg raised.
+    :return: the skilldb error to raise ``from exc``; ``None`` for errors with no
+        meaning for callers (connection loss, syntax errors, ...), which propagate as is.
+    """
+    cls: type[SkillDBError]
+    sqlstate = exc.sqlstate
+    if sqlstate == TENANT_REQUIRED_SQLSTATE:
+        cls = TenantRequired
+    elif sqlstate == IMMUTABLE_RECORD_SQLSTATE:
+        cls = ImmutableRecord
+    elif isinstance(exc, pg.UniqueViolation):
+        cls = AlreadyExists
+    elif isinstance(exc, pg.ForeignKeyViolation):
+        still = "still referenced" in (exc.diag.message_detail or "")
+        cls = StillReferenced if still else UnknownReference
+    elif isinstance(exc, pg.IntegrityError | pg.DataError):
+        cls = InvalidInput
+    elif isinstance(exc, pg.InsufficientPrivilege):
+        rls = "row-level security" in (exc.diag.message_primary or "")
+        cls = RowSecurityViolation if rls else PermissionDenied
+    else:
+        return None
+    err = cls(_describe(exc))
+    err.sqlstate = sqlstate
+    err.table_name = exc.diag.table_name
+    err.column_name = exc.diag.column_name
+    err.constraint_name = exc.diag.constraint_name
+    return err
+
+
+@contextmanager
+def translate_errors() -> Iterator[None]:
+    """Re-raise psycopg errors that carry meaning as :class:`SkillDBError` (``from`` the original)."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        err = translate(exc)
+        if err is None:
+            raise
+        raise err from exc
