@@ -1,5 +1,7 @@
 -- skills: the marketplace's skills. Rows of other tenants are invisible (row-level
--- security); tenant_id defaults to the bound tenant. average_rating is stars x 100.
+-- security); tenant_id defaults to the bound tenant, and every query raises SQLSTATE
+-- SK001 (skilldb.errors.TenantRequired) when no tenant is bound.
+-- average_rating is stars x 100 (450 is 4.5 stars).
 
 -- name: create_skill(author_id, name, slug, description, category)^
 -- Creates a skill in the bound tenant, with no versions yet, and returns it.
@@ -11,13 +13,14 @@ RETURNING
     created_at, updated_at;
 
 -- name: get_skill(skill_id)^
--- The skill with this id; no row when none is visible.
+-- The bound tenant's skill with this id; no row when there is none.
 SELECT
     id, tenant_id, author_id, name, slug, description, category,
     published_version_id, draft_version_id, total_uses, average_rating,
     created_at, updated_at
 FROM skills
-WHERE id = :skill_id;
+WHERE tenant_id = current_tenant_id()
+    AND id = :skill_id;
 
 -- name: get_skill_by_slug(slug)^
 -- The bound tenant's skill with this slug; no row when there is none.
@@ -26,7 +29,7 @@ SELECT
     published_version_id, draft_version_id, total_uses, average_rating,
     created_at, updated_at
 FROM skills
-WHERE tenant_id = current_setting('app.current_tenant_id', true)
+WHERE tenant_id = current_tenant_id()
     AND slug = :slug;
 
 -- name: list_skills(category, limit)
@@ -37,7 +40,7 @@ SELECT
     published_version_id, draft_version_id, total_uses, average_rating,
     created_at, updated_at
 FROM skills
-WHERE tenant_id = current_setting('app.current_tenant_id', true)
+WHERE tenant_id = current_tenant_id()
     AND (:category::text IS NULL OR category = :category)
 ORDER BY created_at, id
 LIMIT :limit;

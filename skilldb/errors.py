@@ -13,8 +13,9 @@ copy its diagnostics to ``sqlstate``, ``table_name``, ``column_name`` and
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 from psycopg import errors as pg
@@ -95,33 +96,47 @@ class ImmutableRecord(SkillDBError):
 _KEY_DETAIL = re.compile(r"Key \((?P<columns>.*?)\)=\((?P<values>.*)\)")
 
 
-def _describe(exc: psycopg.Error) -> str:
-    """One line naming the table, the constraint and the offending value."""
+def _named_values(constraint: str | None, params: Mapping[str, Any] | None) -> str:
+    """``col = value`` for each parameter the constraint is named after (``skills_author_id_fkey``)."""
+    if not constraint or not params:
+        return ""
+    words = f"_{constraint}_"
+    named = [f"{k} = {v!r}" for k, v in params.items() if v is not None and f"_{k}_" in words]
+    return ", ".join(named)
+
+
+def _describe(exc: psycopg.Error, params: Mapping[str, Any] | None) -> str:
+    """One line naming the table, the constraint and the offending value.
+
+    Under row-level security PostgreSQL leaves the key out of its message detail, so
+    the value comes from the statement's parameters the constraint is named after.
+    """
     diag = exc.diag
     table = diag.table_name or "?"
+    constraint = diag.constraint_name
     detail = diag.message_detail or ""
+    m = _KEY_DETAIL.search(detail)
+    values = f"{m['columns']} = {m['values']}" if m else _named_values(constraint, params)
     if isinstance(exc, pg.UniqueViolation):
-        if m := _KEY_DETAIL.search(detail):
-            return f"{table}: {m['columns']} = {m['values']} already exists ({diag.constraint_name})"
-    elif isinstance(exc, pg.ForeignKeyViolation):
-        if m := _KEY_DETAIL.search(detail):
-            columns, values = m["columns"], m["values"]
-            if "still referenced" in detail:
-                referrer = detail.rsplit("from table ", 1)[-1].rstrip(".")
-                return f"{table}: {columns} = {values} is still referenced from {referrer}"
-            target = detail.rsplit("in table ", 1)[-1].rstrip(".")
-            return f"{table}: {columns} = {values} does not exist in {target} ({diag.constraint_name})"
-    elif isinstance(exc, pg.CheckViolation):
-        return f"{table}: violates check constraint {diag.constraint_name}"
-    elif isinstance(exc, pg.NotNullViolation):
+        return f"{table}: {values or 'a row with this key'} already exists ({constraint})"
+    if isinstance(exc, pg.ForeignKeyViolation):
+        if "still referenced" in detail:
+            return f"{table}: {values or 'the row'} is still referenced ({constraint})"
+        if constraint and constraint.endswith("_tenant_id_fkey"):
+            return f"{table}: the bound tenant has no row in tenants ({constraint})"
+        return f"{table}: {values or 'the referenced row'} does not exist in this tenant ({constraint})"
+    if isinstance(exc, pg.CheckViolation):
+        return f"{table}: violates check constraint {constraint}"
+    if isinstance(exc, pg.NotNullViolation):
         return f"{table}: {diag.column_name} must not be null"
     return diag.message_primary or str(exc)
 
 
-def translate(exc: psycopg.Error) -> SkillDBError | None:
+def translate(exc: psycopg.Error, params: Mapping[str, Any] | None = None) -> SkillDBError | None:
     """Map a psycopg error that carries meaning to a :class:`SkillDBError`, else ``None``.
 
     :param exc: the error psycopg raised.
+    :param params: the statement's parameters, to name the offending value.
     :return: the skilldb error to raise ``from exc``; ``None`` for errors with no
         meaning for callers (connection loss, syntax errors, ...), which propagate as is.
     """
@@ -143,7 +158,7 @@ def translate(exc: psycopg.Error) -> SkillDBError | None:
         cls = RowSecurityViolation if rls else PermissionDenied
     else:
         return None
-    err = cls(_describe(exc))
+    err = cls(_describe(exc, params))
     err.sqlstate = sqlstate
     err.table_name = exc.diag.table_name
     err.column_name = exc.diag.column_name
@@ -152,12 +167,15 @@ def translate(exc: psycopg.Error) -> SkillDBError | None:
 
 
 @contextmanager
-def translate_errors() -> Iterator[None]:
-    """Re-raise psycopg errors that carry meaning as :class:`SkillDBError` (``from`` the original)."""
+def translate_errors(params: Mapping[str, Any] | None = None) -> Iterator[None]:
+    """Re-raise psycopg errors that carry meaning as :class:`SkillDBError` (``from`` the original).
+
+    :param params: the parameters of the statement run inside, to name offending values.
+    """
     try:
         yield
     except psycopg.Error as exc:
-        err = translate(exc)
+        err = translate(exc, params)
         if err is None:
             raise
         raise err from exc

@@ -13,7 +13,13 @@ from yoyo import get_backend, read_migrations
 
 from skilldb._sql import MIGRATIONS_DIR
 
-__all__ = ["apply_migrations", "list_migrations", "pending_migrations", "rollback_migrations", "yoyo_url"]
+__all__ = [
+    "apply_migrations",
+    "list_migrations",
+    "pending_migrations",
+    "rollback_migrations",
+    "yoyo_url",
+]
 
 
 def yoyo_url(conninfo: str) -> str:

