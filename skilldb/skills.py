@@ -79,6 +79,7 @@ def get_skill(conn: psycopg.Connection[Any], skill_id: str) -> Skill | None:
     SQL: ``queries/skills.sql`` ``get_skill``.
 
     :raises InvalidInput: ``skill_id`` is blank.
+    :raises TenantRequired: no tenant is bound.
     """
     return run(conn, _get_skill(skill_id))
 
@@ -89,6 +90,7 @@ def get_skill_by_slug(conn: psycopg.Connection[Any], slug: str) -> Skill | None:
     SQL: ``queries/skills.sql`` ``get_skill_by_slug``.
 
     :raises InvalidInput: malformed slug.
+    :raises TenantRequired: no tenant is bound.
     """
     return run(conn, _get_skill_by_slug(slug))
 
@@ -104,5 +106,6 @@ def list_skills(
     :param limit: 1 to 1000.
     :return: a list, empty when nothing matches.
     :raises InvalidInput: ``limit`` out of range, blank ``category``.
+    :raises TenantRequired: no tenant is bound.
     """
     return run(conn, _list_skills(category, limit))

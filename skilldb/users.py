@@ -49,6 +49,7 @@ def get_user(conn: psycopg.Connection[Any], user_id: str) -> User | None:
     SQL: ``queries/users.sql`` ``get_user``.
 
     :raises InvalidInput: ``user_id`` is blank.
+    :raises TenantRequired: no tenant is bound.
     """
     return run(conn, _get_user(user_id))
 
@@ -59,5 +60,6 @@ def get_user_by_email(conn: psycopg.Connection[Any], email: str) -> User | None:
     SQL: ``queries/users.sql`` ``get_user_by_email``.
 
     :raises InvalidInput: malformed email.
+    :raises TenantRequired: no tenant is bound.
     """
     return run(conn, _get_user_by_email(email))
