@@ -9,14 +9,14 @@ INSERT INTO skills (author_id, name, slug, description, category)
 VALUES (:author_id, :name, :slug, :description, :category)
 RETURNING
     id, tenant_id, author_id, name, slug, description, category,
-    published_version_id, draft_version_id, total_uses, average_rating,
+    published_version_id, draft_version_id, latest_version, total_uses, average_rating,
     created_at, updated_at;
 
 -- name: get_skill(skill_id)^
 -- The bound tenant's skill with this id; no row when there is none.
 SELECT
     id, tenant_id, author_id, name, slug, description, category,
-    published_version_id, draft_version_id, total_uses, average_rating,
+    published_version_id, draft_version_id, latest_version, total_uses, average_rating,
     created_at, updated_at
 FROM skills
 WHERE tenant_id = current_tenant_id()
@@ -26,7 +26,7 @@ WHERE tenant_id = current_tenant_id()
 -- The bound tenant's skill with this slug; no row when there is none.
 SELECT
     id, tenant_id, author_id, name, slug, description, category,
-    published_version_id, draft_version_id, total_uses, average_rating,
+    published_version_id, draft_version_id, latest_version, total_uses, average_rating,
     created_at, updated_at
 FROM skills
 WHERE tenant_id = current_tenant_id()
@@ -37,10 +37,255 @@ WHERE tenant_id = current_tenant_id()
 -- only those in :category when it is not null.
 SELECT
     id, tenant_id, author_id, name, slug, description, category,
-    published_version_id, draft_version_id, total_uses, average_rating,
+    published_version_id, draft_version_id, latest_version, total_uses, average_rating,
     created_at, updated_at
 FROM skills
 WHERE tenant_id = current_tenant_id()
     AND (:category::text IS NULL OR category = :category)
 ORDER BY created_at, id
 LIMIT :limit;
+
+-- name: publish_version(skill_id, version_id)^
+-- Points the skill's published_version_id at the version and returns the skill, plus
+-- skill_found and version_skill_id so the caller can tell a missing skill, a missing
+-- version and a version of another skill apart (then the skill columns are null).
+WITH target AS (
+    SELECT id FROM skills
+    WHERE tenant_id = current_tenant_id() AND id = :skill_id
+),
+version AS (
+    SELECT skill_id FROM skill_versions
+    WHERE tenant_id = current_tenant_id() AND id = :version_id
+),
+updated AS (
+    UPDATE skills s
+    SET published_version_id = :version_id
+    FROM version
+    WHERE s.tenant_id = current_tenant_id() AND s.id = :skill_id AND version.skill_id = s.id
+    RETURNING
+        s.id, s.tenant_id, s.author_id, s.name, s.slug, s.description, s.category,
+        s.published_version_id, s.draft_version_id, s.latest_version, s.total_uses, s.average_rating,
+        s.created_at, s.updated_at
+)
+SELECT
+    EXISTS (SELECT FROM target) AS skill_found,
+    (SELECT skill_id FROM version) AS version_skill_id,
+    updated.*
+FROM (VALUES (1)) AS one (n)
+LEFT JOIN updated ON true;
+
+-- name: set_draft_version(skill_id, version_id)^
+-- Points the skill's draft_version_id at the version (or clears it when :version_id is
+-- null) and returns the skill, with skill_found and version_skill_id as publish_version.
+WITH target AS (
+    SELECT id FROM skills
+    WHERE tenant_id = current_tenant_id() AND id = :skill_id
+),
+version AS (
+    SELECT skill_id FROM skill_versions
+    WHERE tenant_id = current_tenant_id() AND id = :version_id
+),
+updated AS (
+    UPDATE skills s
+    SET draft_version_id = :version_id
+    WHERE s.tenant_id = current_tenant_id() AND s.id = :skill_id
+        AND (:version_id::text IS NULL OR EXISTS (SELECT FROM version WHERE version.skill_id = s.id))
+    RETURNING
+        s.id, s.tenant_id, s.author_id, s.name, s.slug, s.description, s.category,
+        s.published_version_id, s.draft_version_id, s.latest_version, s.total_uses, s.average_rating,
+        s.created_at, s.updated_at
+)
+SELECT
+    EXISTS (SELECT FROM target) AS skill_found,
+    (SELECT skill_id FROM version) AS version_skill_id,
+    updated.*
+FROM (VALUES (1)) AS one (n)
+LEFT JOIN updated ON true;
+
+-- name: get_skill_with_relations(skill_id)^
+-- The skill with its author, versions (newest first), published and draft versions,
+-- ratings (newest first, each with its user) and usage; no row when there is none.
+-- Relations are json: null for a missing one, [] for an empty list.
+SELECT
+    s.id, s.tenant_id, s.author_id, s.name, s.slug, s.description, s.category,
+    s.published_version_id, s.draft_version_id, s.latest_version, s.total_uses, s.average_rating,
+    s.created_at, s.updated_at,
+    (
+        SELECT row_to_json(a)
+        FROM (
+            SELECT u.id, u.tenant_id, u.email, u.name, u.created_at
+            FROM users u
+            WHERE u.tenant_id = s.tenant_id AND u.id = s.author_id
+        ) AS a
+    ) AS author,
+    (
+        SELECT coalesce(json_agg(v ORDER BY v.version DESC), '[]')
+        FROM (
+            SELECT
+                v.id, v.tenant_id, v.skill_id, v.version, v.content_url, v.content_hash,
+                v.content_type, v.name, v.description, v.metadata, v.created_by, v.created_at
+            FROM skill_versions v
+            WHERE v.tenant_id = s.tenant_id AND v.skill_id = s.id
+        ) AS v
+    ) AS versions,
+    (
+        SELECT row_to_json(v)
+        FROM (
+            SELECT
+                v.id, v.tenant_id, v.skill_id, v.version, v.content_url, v.content_hash,
+                v.content_type, v.name, v.description, v.metadata, v.created_by, v.created_at
+            FROM skill_versions v
+            WHERE v.tenant_id = s.tenant_id AND v.skill_id = s.id AND v.id = s.published_version_id
+        ) AS v
+    ) AS published_version,
+    (
+        SELECT row_to_json(v)
+        FROM (
+            SELECT
+                v.id, v.tenant_id, v.skill_id, v.version, v.content_url, v.content_hash,
+                v.content_type, v.name, v.description, v.metadata, v.created_by, v.created_at
+            FROM skill_versions v
+            WHERE v.tenant_id = s.tenant_id AND v.skill_id = s.id AND v.id = s.draft_version_id
+        ) AS v
+    ) AS draft_version,
+    (
+        SELECT coalesce(json_agg(r ORDER BY r.created_at DESC, r.id), '[]')
+        FROM (
+            SELECT
+                r.id, r.tenant_id, r.skill_id, r.user_id, r.rating, r.comment,
+                r.hours_saved_estimate, r.created_at,
+                json_build_object(
+                    'id', u.id, 'tenant_id', u.tenant_id, 'email', u.email,
+                    'name', u.name, 'created_at', u.created_at
+                ) AS "user"
+            FROM ratings r
+            JOIN users u ON u.tenant_id = r.tenant_id AND u.id = r.user_id
+            WHERE r.tenant_id = s.tenant_id AND r.skill_id = s.id
+        ) AS r
+    ) AS ratings,
+    json_build_object(
+        'total_uses', s.total_uses,
+        'last_used_at', (
+            SELECT max(e.created_at) FROM usage_events e
+            WHERE e.tenant_id = s.tenant_id AND e.skill_id = s.id
+        )
+    ) AS usage
+FROM skills s
+WHERE s.tenant_id = current_tenant_id() AND s.id = :skill_id;
+
+-- name: list_skills_with_relations_by_created_at(after_key, after_id, limit)
+-- A page of the bound tenant's skills, newest first, ties by id descending, each with its
+-- author and published version (json, null when absent); starts after (:after_key, :after_id),
+-- or at the top when :after_key is null. One index range scan (skills_created_at_idx), no OFFSET.
+SELECT
+    s.id, s.tenant_id, s.author_id, s.name, s.slug, s.description, s.category,
+    s.published_version_id, s.draft_version_id, s.latest_version, s.total_uses, s.average_rating,
+    s.created_at, s.updated_at,
+    (
+        SELECT row_to_json(a)
+        FROM (
+            SELECT u.id, u.tenant_id, u.email, u.name, u.created_at
+            FROM users u
+            WHERE u.tenant_id = s.tenant_id AND u.id = s.author_id
+        ) AS a
+    ) AS author,
+    (
+        SELECT row_to_json(v)
+        FROM (
+            SELECT
+                v.id, v.tenant_id, v.skill_id, v.version, v.content_url, v.content_hash,
+                v.content_type, v.name, v.description, v.metadata, v.created_by, v.created_at
+            FROM skill_versions v
+            WHERE v.tenant_id = s.tenant_id AND v.skill_id = s.id AND v.id = s.published_version_id
+        ) AS v
+    ) AS published_version
+FROM (
+    SELECT
+        id, tenant_id, author_id, name, slug, description, category,
+        published_version_id, draft_version_id, latest_version, total_uses, average_rating,
+        created_at, updated_at
+    FROM skills
+    WHERE tenant_id = current_tenant_id()
+        AND (created_at, id) < (coalesce(:after_key::timestamptz, 'infinity'), coalesce(:after_id, ''))
+    ORDER BY created_at DESC, id DESC
+    LIMIT :limit
+) AS s
+ORDER BY created_at DESC, s.id DESC;
+
+-- name: list_skills_with_relations_by_total_uses(after_key, after_id, limit)
+-- A page of the bound tenant's skills, most used first, ties by id descending, each with its
+-- author and published version (json, null when absent); starts after (:after_key, :after_id),
+-- or at the top when :after_key is null. One index range scan (skills_total_uses_idx), no OFFSET.
+SELECT
+    s.id, s.tenant_id, s.author_id, s.name, s.slug, s.description, s.category,
+    s.published_version_id, s.draft_version_id, s.latest_version, s.total_uses, s.average_rating,
+    s.created_at, s.updated_at,
+    (
+        SELECT row_to_json(a)
+        FROM (
+            SELECT u.id, u.tenant_id, u.email, u.name, u.created_at
+            FROM users u
+            WHERE u.tenant_id = s.tenant_id AND u.id = s.author_id
+        ) AS a
+    ) AS author,
+    (
+        SELECT row_to_json(v)
+        FROM (
+            SELECT
+                v.id, v.tenant_id, v.skill_id, v.version, v.content_url, v.content_hash,
+                v.content_type, v.name, v.description, v.metadata, v.created_by, v.created_at
+            FROM skill_versions v
+            WHERE v.tenant_id = s.tenant_id AND v.skill_id = s.id AND v.id = s.published_version_id
+        ) AS v
+    ) AS published_version
+FROM (
+    SELECT
+        id, tenant_id, author_id, name, slug, description, category,
+        published_version_id, draft_version_id, latest_version, total_uses, average_rating,
+        created_at, updated_at
+    FROM skills
+    WHERE tenant_id = current_tenant_id()
+        AND (total_uses, id) < (coalesce(:after_key::bigint, 9223372036854775807), coalesce(:after_id, ''))
+    ORDER BY total_uses DESC, id DESC
+    LIMIT :limit
+) AS s
+ORDER BY total_uses DESC, s.id DESC;
+
+-- name: list_skills_with_relations_by_average_rating(after_key, after_id, limit)
+-- A page of the bound tenant's skills, best rated first (unrated last), ties by id descending, each with its
+-- author and published version (json, null when absent); starts after (:after_key, :after_id),
+-- or at the top when :after_key is null. One index range scan (skills_average_rating_idx), no OFFSET.
+SELECT
+    s.id, s.tenant_id, s.author_id, s.name, s.slug, s.description, s.category,
+    s.published_version_id, s.draft_version_id, s.latest_version, s.total_uses, s.average_rating,
+    s.created_at, s.updated_at,
+    (
+        SELECT row_to_json(a)
+        FROM (
+            SELECT u.id, u.tenant_id, u.email, u.name, u.created_at
+            FROM users u
+            WHERE u.tenant_id = s.tenant_id AND u.id = s.author_id
+        ) AS a
+    ) AS author,
+    (
+        SELECT row_to_json(v)
+        FROM (
+            SELECT
+                v.id, v.tenant_id, v.skill_id, v.version, v.content_url, v.content_hash,
+                v.content_type, v.name, v.description, v.metadata, v.created_by, v.created_at
+            FROM skill_versions v
+            WHERE v.tenant_id = s.tenant_id AND v.skill_id = s.id AND v.id = s.published_version_id
+        ) AS v
+    ) AS published_version
+FROM (
+    SELECT
+        id, tenant_id, author_id, name, slug, description, category,
+        published_version_id, draft_version_id, latest_version, total_uses, average_rating,
+        created_at, updated_at
+    FROM skills
+    WHERE tenant_id = current_tenant_id()
+        AND (coalesce(average_rating, 0), id) < (coalesce(:after_key::bigint, 9223372036854775807), coalesce(:after_id, ''))
+    ORDER BY coalesce(average_rating, 0) DESC, id DESC
+    LIMIT :limit
+) AS s
+ORDER BY coalesce(s.average_rating, 0) DESC, s.id DESC;

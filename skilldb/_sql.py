@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 
 import aiosql
 import psycopg
-from psycopg.rows import BaseRowFactory
+from psycopg.rows import BaseRowFactory, kwargs_row
 
 from skilldb.errors import translate_errors
 
@@ -126,3 +126,9 @@ def one_or(error: Callable[[], Exception]) -> Callable[[Sequence[R], int], R]:
         return rows[0]
 
     return finish
+
+
+def model_row(cls: Callable[..., T]) -> BaseRowFactory[T]:
+    """Row factory building ``cls.from_row(row_as_dict)`` (nested json relations included)."""
+    from_row: Callable[[Mapping[str, Any]], T] = cls.from_row  # type: ignore[attr-defined]
+    return kwargs_row(lambda **row: from_row(row))

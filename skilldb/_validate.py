@@ -6,6 +6,7 @@ for anyone writing through psql.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -49,4 +50,34 @@ def positive_int(field: str, value: Any, *, maximum: int | None = None) -> int:
         raise InvalidInput(f"{field} must be a positive integer, got {value!r}")
     if maximum is not None and value > maximum:
         raise InvalidInput(f"{field} must be at most {maximum}, got {value!r}")
+    return value
+
+
+MIME_TYPE = re.compile(r"[a-z]+/[a-z0-9][a-z0-9.+-]*")
+
+
+def content_type(value: Any) -> str:
+    """A lowercase MIME type such as ``text/markdown`` or ``application/json``."""
+    if not isinstance(value, str) or not MIME_TYPE.fullmatch(value):
+        raise InvalidInput(f"content_type must be a lowercase MIME type like text/markdown, got {value!r}")
+    return value
+
+
+def content(value: Any) -> bytes:
+    """Bytes (``bytes``, ``bytearray`` or ``memoryview``)."""
+    if not isinstance(value, bytes | bytearray | memoryview):
+        raise InvalidInput(f"content must be bytes, got {type(value).__name__}")
+    return bytes(value)
+
+
+def json_object(field: str, value: Any) -> dict[str, Any] | None:
+    """``None`` or a dict that serialises to json."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{field} must be a dict, got {type(value).__name__}")
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"{field} must be json-serialisable: {exc}") from exc
     return value

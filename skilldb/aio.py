@@ -12,26 +12,56 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from skilldb import _validate
+from skilldb import ratings as _ratings
+from skilldb import skill_versions as _versions
 from skilldb import skills as _skills
 from skilldb import tenants as _tenants
+from skilldb import usage_events as _events
 from skilldb import users as _users
 from skilldb._sql import aio_queries as queries
 from skilldb._sql import arun
-from skilldb.models import Skill, Tenant, User
+from skilldb.models import (
+    NewSkillVersion,
+    Page,
+    RatingWithRelations,
+    Skill,
+    SkillListItem,
+    SkillVersion,
+    SkillVersionWithRelations,
+    SkillWithRelations,
+    Tenant,
+    UsageEventWithRelations,
+    User,
+    UserWithRelations,
+    verify_content,
+)
 from skilldb.tenancy import atenant as tenant
 
 __all__ = [
     "create_skill",
+    "create_skill_version",
     "create_tenant",
     "create_user",
+    "get_rating_with_relations",
     "get_skill",
     "get_skill_by_slug",
+    "get_skill_version",
+    "get_skill_version_with_relations",
+    "get_skill_with_relations",
     "get_tenant",
+    "get_usage_event_with_relations",
     "get_user",
     "get_user_by_email",
+    "get_user_with_relations",
+    "list_skill_versions",
     "list_skills",
+    "list_skills_with_relations",
+    "publish_version",
     "queries",
+    "set_draft_version",
     "tenant",
+    "verify_content",
 ]
 
 Conn = AsyncConnection[Any]
@@ -88,3 +118,80 @@ async def get_skill_by_slug(conn: Conn, slug: str) -> Skill | None:
 async def list_skills(conn: Conn, *, category: str | None = None, limit: int = 100) -> list[Skill]:
     """Async :func:`skilldb.list_skills` (``queries/skills.sql`` ``list_skills``)."""
     return await arun(conn, _skills._list_skills(category, limit))
+
+
+async def create_skill_version(
+    conn: Conn,
+    skill_id: str,
+    *,
+    content: bytes,
+    content_url: str,
+    content_type: str,
+    created_by: str,
+    name: str | None = None,
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> SkillVersion:
+    """Async :func:`skilldb.create_skill_version` (``queries/skill_versions.sql`` ``create_skill_version``)."""
+    new = NewSkillVersion(
+        content=_validate.content(content),
+        content_url=content_url,
+        content_type=content_type,
+        created_by=created_by,
+        name=name,
+        description=description,
+        metadata=metadata,
+    )
+    return await arun(conn, _versions._create_skill_version(skill_id, new))
+
+
+async def get_skill_version(conn: Conn, version_id: str) -> SkillVersion | None:
+    """Async :func:`skilldb.get_skill_version` (``queries/skill_versions.sql`` ``get_skill_version``)."""
+    return await arun(conn, _versions._get_skill_version(version_id))
+
+
+async def list_skill_versions(conn: Conn, skill_id: str) -> list[SkillVersion]:
+    """Async :func:`skilldb.list_skill_versions` (``queries/skill_versions.sql`` ``list_skill_versions``)."""
+    return await arun(conn, _versions._list_skill_versions(skill_id))
+
+
+async def get_skill_version_with_relations(conn: Conn, version_id: str) -> SkillVersionWithRelations | None:
+    """Async :func:`skilldb.get_skill_version_with_relations` (same SQL)."""
+    return await arun(conn, _versions._get_skill_version_with_relations(version_id))
+
+
+async def publish_version(conn: Conn, skill_id: str, version_id: str) -> Skill:
+    """Async :func:`skilldb.publish_version` (``queries/skills.sql`` ``publish_version``)."""
+    return await arun(conn, _skills._pointer("publish_version", skill_id, version_id))
+
+
+async def set_draft_version(conn: Conn, skill_id: str, version_id: str | None) -> Skill:
+    """Async :func:`skilldb.set_draft_version` (``queries/skills.sql`` ``set_draft_version``)."""
+    return await arun(conn, _skills._pointer("set_draft_version", skill_id, version_id))
+
+
+async def get_skill_with_relations(conn: Conn, skill_id: str) -> SkillWithRelations | None:
+    """Async :func:`skilldb.get_skill_with_relations` (``queries/skills.sql`` ``get_skill_with_relations``)."""
+    return await arun(conn, _skills._get_skill_with_relations(skill_id))
+
+
+async def list_skills_with_relations(
+    conn: Conn, *, order_by: str = "created_at", limit: int = 50, after: str | None = None
+) -> Page[SkillListItem]:
+    """Async :func:`skilldb.list_skills_with_relations` (``queries/skills.sql`` ``list_skills_with_relations_by_*``)."""
+    return await arun(conn, _skills._list_skills_with_relations(order_by, limit, after))
+
+
+async def get_rating_with_relations(conn: Conn, rating_id: str) -> RatingWithRelations | None:
+    """Async :func:`skilldb.get_rating_with_relations` (``queries/ratings.sql`` ``get_rating_with_relations``)."""
+    return await arun(conn, _ratings._get_rating_with_relations(rating_id))
+
+
+async def get_user_with_relations(conn: Conn, user_id: str) -> UserWithRelations | None:
+    """Async :func:`skilldb.get_user_with_relations` (``queries/users.sql`` ``get_user_with_relations``)."""
+    return await arun(conn, _users._get_user_with_relations(user_id))
+
+
+async def get_usage_event_with_relations(conn: Conn, event_id: str) -> UsageEventWithRelations | None:
+    """Async :func:`skilldb.get_usage_event_with_relations` (same SQL as the sync twin)."""
+    return await arun(conn, _events._get_usage_event_with_relations(event_id))

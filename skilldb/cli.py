@@ -78,9 +78,7 @@ def demo(data_dir: Path) -> None:
     conninfo = _server_conninfo(data_dir)
     click.echo("Applying migrations ...")
     applied = skilldb.apply_migrations(conninfo)
-    click.echo(
-        f"  {len(applied)} applied, {len(skilldb.migrate.list_migrations()) - len(applied)} already there"
-    )
+    click.echo(f"  {len(applied)} applied, {len(skilldb.migrate.list_migrations()) - len(applied)} already there")
 
     tenant_id = str(uuid.uuid4())
     with psycopg.connect(conninfo) as conn:

@@ -2,19 +2,93 @@
 
 Timestamps are timezone-aware :class:`~datetime.datetime`; ``jsonb`` columns are
 ``dict``; nullable columns are ``X | None``. ``average_rating`` is stars x 100
-(4.5 stars is 450).
+(4.5 stars is 450). ``...WithRelations`` shapes carry every column of their row plus
+the named relations: ``None`` for a missing one-relation, ``[]`` for an empty list.
+Nested relations arrive from PostgreSQL as json; :meth:`from_row` turns them into
+these types.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
-__all__ = ["Skill", "Tenant", "User"]
+__all__ = [
+    "NewRating",
+    "NewSkillVersion",
+    "Page",
+    "Rating",
+    "RatingWithRelations",
+    "RatingWithUser",
+    "Skill",
+    "SkillListItem",
+    "SkillUsage",
+    "SkillVersion",
+    "SkillVersionWithRelations",
+    "SkillWithRelations",
+    "Tenant",
+    "UsageEvent",
+    "UsageEventWithRelations",
+    "User",
+    "UserWithRelations",
+    "sha256_hex",
+]
+
+T = TypeVar("T")
 
 
+def sha256_hex(content: bytes) -> str:
+    """SHA-256 of ``content`` as 64 lowercase hex digits (``skill_versions.content_hash``)."""
+    return hashlib.sha256(content).hexdigest()
+
+
+class _Row:
+    """Builds a dataclass from a row or a json object, parsing json timestamps."""
+
+    __slots__ = ()
+    _timestamps: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any] | None) -> Self | None:
+        """The instance for a json object from a nested relation; ``None`` for json null."""
+        if obj is None:
+            return None
+        return cls.from_row(obj)
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Self:
+        """The instance for a row (or json object) holding exactly this shape's columns."""
+        kwargs = dict(row)
+        for name in cls._timestamps:
+            value = kwargs.get(name)
+            if isinstance(value, str):
+                kwargs[name] = datetime.fromisoformat(value)
+        return cls(**kwargs)
+
+    @classmethod
+    def list_from_json(cls, items: list[Mapping[str, Any]] | None) -> list[Self]:
+        """Instances for a json array (``[]`` for null or empty)."""
+        return [cls.from_row(item) for item in items or ()]
+
+
+RowT = TypeVar("RowT", bound=_Row)
+
+
+def _timestamps(cls: type[RowT]) -> type[RowT]:
+    """Record which fields of a dataclass are datetimes (its json values need parsing)."""
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    cls._timestamps = frozenset(f.name for f in fields if "datetime" in str(f.type))
+    return cls
+
+
+@_timestamps
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Tenant:
+class Tenant(_Row):
     """A row of ``tenants``: an organisation using the marketplace."""
 
     id: str
@@ -22,8 +96,9 @@ class Tenant:
     created_at: datetime
 
 
+@_timestamps
 @dataclass(frozen=True, kw_only=True, slots=True)
-class User:
+class User(_Row):
     """A row of ``users``: a person in one tenant (email unique per tenant, case-insensitively)."""
 
     id: str
@@ -33,13 +108,15 @@ class User:
     created_at: datetime
 
 
+@_timestamps
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Skill:
+class Skill(_Row):
     """A row of ``skills``.
 
     ``total_uses`` counts usage events; ``average_rating`` is the mean rating in
     stars x 100 (450 is 4.5 stars), ``None`` while unrated. ``published_version_id``
     and ``draft_version_id`` name versions of this same skill, or are ``None``.
+    ``latest_version`` is the highest version number taken (0: no versions yet).
     """
 
     id: str
@@ -51,7 +128,269 @@ class Skill:
     category: str | None
     published_version_id: str | None
     draft_version_id: str | None
+    latest_version: int
     total_uses: int
     average_rating: int | None
     created_at: datetime
     updated_at: datetime
+
+
+@_timestamps
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SkillVersion(_Row):
+    """A row of ``skill_versions``: an immutable snapshot of a skill's content.
+
+    ``version`` counts 1, 2, 3 ... per skill. ``content_url`` is the object-store key,
+    ``content_hash`` the SHA-256 of the content (64 lowercase hex digits),
+    ``content_type`` its MIME type; ``name`` and ``description`` are the skill's at
+    creation; ``metadata`` is a json object.
+    """
+
+    id: str
+    tenant_id: str
+    skill_id: str
+    version: int
+    content_url: str
+    content_hash: str
+    content_type: str
+    name: str
+    description: str | None
+    metadata: dict[str, Any]
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NewSkillVersion:
+    """What :func:`skilldb.create_skill_version` takes: content and where it is stored.
+
+    ``content`` is hashed (SHA-256) and not stored; ``name`` and ``description``
+    default to the skill's current ones; ``metadata`` to ``{}``.
+    """
+
+    content: bytes
+    content_url: str
+    content_type: str
+    created_by: str
+    name: str | None = None
+    description: str | None = None
+    metadata: dict[str, Any] | None = None
+
+    @property
+    def content_hash(self) -> str:
+        """SHA-256 of ``content``, 64 lowercase hex digits."""
+        return sha256_hex(self.content)
+
+
+@_timestamps
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Rating(_Row):
+    """A row of ``ratings``: one user's 1-5 star rating of a skill.
+
+    ``hours_saved_estimate`` is the rater's estimate of hours saved (>= 0), or ``None``.
+    """
+
+    id: str
+    tenant_id: str
+    skill_id: str
+    user_id: str
+    rating: int
+    comment: str | None
+    hours_saved_estimate: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NewRating:
+    """A rating to record: ``rating`` 1-5 stars, ``hours_saved_estimate`` >= 0 or ``None``."""
+
+    skill_id: str
+    user_id: str
+    rating: int
+    comment: str | None = None
+    hours_saved_estimate: int | None = None
+
+
+@_timestamps
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UsageEvent(_Row):
+    """A row of ``usage_events``: one use of a skill; ``skill_id``/``user_id`` ``None`` once deleted."""
+
+    id: str
+    tenant_id: str
+    skill_id: str | None
+    user_id: str | None
+    tool_name: str | None
+    metadata: dict[str, Any]
+    created_at: datetime
+
+
+@_timestamps
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SkillUsage(_Row):
+    """How much a skill is used: ``total_uses`` (the skill's counter) and the newest event's time."""
+
+    total_uses: int
+    last_used_at: datetime | None
+
+
+@_timestamps
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RatingWithUser(Rating):
+    """A :class:`Rating` with the ``user`` who gave it."""
+
+    user: User | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Self:
+        """Build from a row whose ``user`` is a json object."""
+        return super(RatingWithUser, cls).from_row({**row, "user": User.from_json(row["user"])})
+
+
+@_timestamps
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SkillWithRelations(Skill):
+    """A :class:`Skill` with ``author``, ``versions`` (newest first), ``published_version``,
+    ``draft_version``, ``ratings`` (newest first, each with its user) and ``usage``."""
+
+    author: User | None
+    versions: list[SkillVersion]
+    published_version: SkillVersion | None
+    draft_version: SkillVersion | None
+    ratings: list[RatingWithUser]
+    usage: SkillUsage
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Self:
+        """Build from a ``get_skill_with_relations`` row (relations as json)."""
+        usage = row["usage"]
+        return super(SkillWithRelations, cls).from_row(
+            {
+                **row,
+                "author": User.from_json(row["author"]),
+                "versions": SkillVersion.list_from_json(row["versions"]),
+                "published_version": SkillVersion.from_json(row["published_version"]),
+                "draft_version": SkillVersion.from_json(row["draft_version"]),
+                "ratings": RatingWithUser.list_from_json(row["ratings"]),
+                "usage": SkillUsage.from_row(usage),
+            }
+        )
+
+
+@_timestamps
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SkillListItem(Skill):
+    """A :class:`Skill` as listed: with its ``author`` and ``published_version``."""
+
+    author: User | None
+    published_version: SkillVersion | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Self:
+        """Build from a ``list_skills_with_relations_by_*`` row (relations as json)."""
+        return super(SkillListItem, cls).from_row(
+            {
+                **row,
+                "author": User.from_json(row["author"]),
+                "published_version": SkillVersion.from_json(row["published_version"]),
+            }
+        )
+
+
+@_timestamps
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SkillVersionWithRelations(SkillVersion):
+    """A :class:`SkillVersion` with its ``skill`` and its ``created_by_user``."""
+
+    skill: Skill | None
+    created_by_user: User | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Self:
+        """Build from a ``get_skill_version_with_relations`` row (relations as json)."""
+        return super(SkillVersionWithRelations, cls).from_row(
+            {
+                **row,
+                "skill": Skill.from_json(row["skill"]),
+                "created_by_user": User.from_json(row["created_by_user"]),
+            }
+        )
+
+
+@_timestamps
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RatingWithRelations(Rating):
+    """A :class:`Rating` with its ``skill`` and its ``user``."""
+
+    skill: Skill | None
+    user: User | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Self:
+        """Build from a ``get_rating_with_relations`` row (relations as json)."""
+        return super(RatingWithRelations, cls).from_row(
+            {**row, "skill": Skill.from_json(row["skill"]), "user": User.from_json(row["user"])}
+        )
+
+
+@_timestamps
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UsageEventWithRelations(UsageEvent):
+    """A :class:`UsageEvent` with its ``skill`` and its ``user`` (``None`` once deleted)."""
+
+    skill: Skill | None
+    user: User | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Self:
+        """Build from a ``get_usage_event_with_relations`` row (relations as json)."""
+        return super(UsageEventWithRelations, cls).from_row(
+            {**row, "skill": Skill.from_json(row["skill"]), "user": User.from_json(row["user"])}
+        )
+
+
+@_timestamps
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UserWithRelations(User):
+    """A :class:`User` with the ``skills`` they author, the ``skill_versions`` they created,
+    their ``ratings`` (each newest first) and their newest 50 ``usage_events``."""
+
+    skills: list[Skill]
+    skill_versions: list[SkillVersion]
+    ratings: list[Rating]
+    usage_events: list[UsageEvent]
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Self:
+        """Build from a ``get_user_with_relations`` row (lists as json)."""
+        return super(UserWithRelations, cls).from_row(
+            {
+                **row,
+                "skills": Skill.list_from_json(row["skills"]),
+                "skill_versions": SkillVersion.list_from_json(row["skill_versions"]),
+                "ratings": Rating.list_from_json(row["ratings"]),
+                "usage_events": UsageEvent.list_from_json(row["usage_events"]),
+            }
+        )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Page(Generic[T]):
+    """One page of a keyset-paginated list.
+
+    ``items`` in the list's order; ``next_cursor`` is passed as ``after=`` to get the
+    next page, ``None`` on the last page.
+    """
+
+    items: list[T]
+    next_cursor: str | None
+
+
+def verify_content(version: SkillVersion, content: bytes) -> bool:
+    """Whether ``content`` is what ``version`` recorded: its SHA-256 equals ``content_hash``.
+
+    :param version: a stored version.
+    :param content: the bytes fetched from ``version.content_url``.
+    :return: ``True`` when the hashes match (compared in constant time).
+    """
+    return hmac.compare_digest(sha256_hex(bytes(content)), version.content_hash)

@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+import json
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import psycopg
-from psycopg.rows import class_row
+from psycopg.rows import class_row, dict_row
 
 from skilldb import _validate
-from skilldb._sql import Call, every, first, run, single
-from skilldb.models import Skill
+from skilldb._sql import Call, every, first, model_row, run, single
+from skilldb.errors import InvalidInput, NotFound
+from skilldb.models import Page, Skill, SkillListItem, SkillWithRelations
 
-__all__ = ["create_skill", "get_skill", "get_skill_by_slug", "list_skills"]
+SKILL_FIELDS = tuple(f.name for f in dataclasses.fields(Skill))
+
+__all__ = [
+    "create_skill",
+    "get_skill",
+    "get_skill_by_slug",
+    "get_skill_with_relations",
+    "list_skills",
+    "list_skills_with_relations",
+    "publish_version",
+    "set_draft_version",
+]
 
 #: Most rows one list call returns.
 MAX_LIMIT = 1000
@@ -95,9 +112,7 @@ def get_skill_by_slug(conn: psycopg.Connection[Any], slug: str) -> Skill | None:
     return run(conn, _get_skill_by_slug(slug))
 
 
-def list_skills(
-    conn: psycopg.Connection[Any], *, category: str | None = None, limit: int = 100
-) -> list[Skill]:
+def list_skills(conn: psycopg.Connection[Any], *, category: str | None = None, limit: int = 100) -> list[Skill]:
     """The bound tenant's skills, oldest first (ties by id), at most ``limit``.
 
     SQL: ``queries/skills.sql`` ``list_skills``.
@@ -109,3 +124,148 @@ def list_skills(
     :raises TenantRequired: no tenant is bound.
     """
     return run(conn, _list_skills(category, limit))
+
+
+ORDERS = ("created_at", "total_uses", "average_rating")
+#: Most skills one page of :func:`list_skills_with_relations` holds.
+MAX_PAGE = 500
+
+
+def _pointer(query: str, skill_id: str, version_id: str | None) -> Call[dict[str, Any], Skill]:
+    skill_id = _validate.text("skill_id", skill_id)
+    if version_id is not None or query == "publish_version":
+        version_id = _validate.text("version_id", version_id)
+
+    def finish(rows: Sequence[dict[str, Any]], rowcount: int) -> Skill:
+        row = rows[0]
+        if row["id"] is not None:
+            return Skill.from_row({k: row[k] for k in SKILL_FIELDS})
+        if not row["skill_found"]:
+            raise NotFound(f"skills: no skill {skill_id!r} in the bound tenant")
+        if row["version_skill_id"] is None:
+            raise NotFound(f"skill_versions: no version {version_id!r} in the bound tenant")
+        raise InvalidInput(
+            f"skill_versions: version {version_id!r} belongs to skill {row['version_skill_id']!r}, not to {skill_id!r}"
+        )
+
+    return Call(query, {"skill_id": skill_id, "version_id": version_id}, dict_row, finish)
+
+
+def _get_skill_with_relations(skill_id: str) -> Call[SkillWithRelations, SkillWithRelations | None]:
+    params = {"skill_id": _validate.text("skill_id", skill_id)}
+    return Call("get_skill_with_relations", params, model_row(SkillWithRelations), first)
+
+
+def _encode_cursor(order_by: str, item: SkillListItem) -> str:
+    key: Any
+    if order_by == "created_at":
+        key = item.created_at.isoformat()
+    elif order_by == "total_uses":
+        key = item.total_uses
+    else:
+        key = item.average_rating or 0
+    raw = json.dumps([order_by, key, item.id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(order_by: str, cursor: str) -> tuple[Any, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        cursor_order, key, after_id = json.loads(raw)
+        if order_by == "created_at":
+            key = datetime.fromisoformat(key)
+        elif isinstance(key, bool) or not isinstance(key, int):
+            raise TypeError(key)
+        if not isinstance(after_id, str):
+            raise TypeError(after_id)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(f"after is not a cursor returned by list_skills_with_relations: {cursor!r}") from exc
+    if cursor_order != order_by:
+        raise InvalidInput(f"after is a cursor for order_by={cursor_order!r}, not {order_by!r}")
+    return key, after_id
+
+
+def _list_skills_with_relations(
+    order_by: str, limit: int, after: str | None
+) -> Call[SkillListItem, Page[SkillListItem]]:
+    if order_by not in ORDERS:
+        raise InvalidInput(f"order_by must be one of {', '.join(ORDERS)}; got {order_by!r}")
+    limit = _validate.positive_int("limit", limit, maximum=MAX_PAGE)
+    after_key, after_id = (None, None) if after is None else _decode_cursor(order_by, after)
+
+    def finish(rows: Sequence[SkillListItem], rowcount: int) -> Page[SkillListItem]:
+        items = list(rows[:limit])
+        more = len(rows) > limit
+        return Page(items=items, next_cursor=_encode_cursor(order_by, items[-1]) if more else None)
+
+    # one row more than asked tells whether another page follows
+    params = {"after_key": after_key, "after_id": after_id, "limit": limit + 1}
+    return Call(f"list_skills_with_relations_by_{order_by}", params, model_row(SkillListItem), finish)
+
+
+def publish_version(conn: psycopg.Connection[Any], skill_id: str, version_id: str) -> Skill:
+    """Publish ``version_id``: point the skill's ``published_version_id`` at it; return the skill.
+
+    SQL: ``queries/skills.sql`` ``publish_version`` (one statement). The database's
+    composite foreign key rejects a version of another skill as well.
+
+    :raises NotFound: the bound tenant has no such skill, or no such version.
+    :raises InvalidInput: the version belongs to another skill.
+    :raises TenantRequired: no tenant is bound.
+    """
+    return run(conn, _pointer("publish_version", skill_id, version_id))
+
+
+def set_draft_version(conn: psycopg.Connection[Any], skill_id: str, version_id: str | None) -> Skill:
+    """Point the skill's ``draft_version_id`` at ``version_id`` (``None`` clears it); return the skill.
+
+    SQL: ``queries/skills.sql`` ``set_draft_version`` (one statement).
+
+    :raises NotFound: the bound tenant has no such skill, or no such version.
+    :raises InvalidInput: the version belongs to another skill.
+    :raises TenantRequired: no tenant is bound.
+    """
+    return run(conn, _pointer("set_draft_version", skill_id, version_id))
+
+
+def get_skill_with_relations(conn: psycopg.Connection[Any], skill_id: str) -> SkillWithRelations | None:
+    """The skill with every relation, in one statement and one round trip; ``None`` if absent.
+
+    Relations: ``author`` (``None`` when unset), ``versions`` (newest first),
+    ``published_version`` and ``draft_version`` (``None`` when unset), ``ratings``
+    (newest first, each with its ``user``), ``usage`` (``total_uses``, ``last_used_at``).
+
+    SQL: ``queries/skills.sql`` ``get_skill_with_relations``.
+
+    :raises InvalidInput: ``skill_id`` is blank.
+    :raises TenantRequired: no tenant is bound.
+    """
+    return run(conn, _get_skill_with_relations(skill_id))
+
+
+def list_skills_with_relations(
+    conn: psycopg.Connection[Any],
+    *,
+    order_by: str = "created_at",
+    limit: int = 50,
+    after: str | None = None,
+) -> Page[SkillListItem]:
+    """A page of the bound tenant's skills, each with ``author`` and ``published_version``.
+
+    Keyset pagination (no OFFSET): pass the returned ``next_cursor`` as ``after`` for
+    the next page; every skill appears exactly once across pages, ties broken by id.
+
+    SQL: ``queries/skills.sql`` ``list_skills_with_relations_by_<order_by>`` (one
+    statement, an index range scan at any depth).
+
+    :param order_by: ``"created_at"`` (newest first), ``"total_uses"`` (most used
+        first) or ``"average_rating"`` (best rated first, unrated last).
+    :param limit: skills per page, 1 to 500.
+    :param after: ``next_cursor`` of the previous page, ``None`` for the first.
+    :return: a :class:`Page` of :class:`SkillListItem`; ``next_cursor`` is ``None``
+        on the last page.
+    :raises InvalidInput: unknown ``order_by``, ``limit`` out of range, a malformed
+        cursor or one made for another ``order_by``.
+    :raises TenantRequired: no tenant is bound.
+    """
+    return run(conn, _list_skills_with_relations(order_by, limit, after))

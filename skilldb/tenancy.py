@@ -58,9 +58,7 @@ def tenant(conn: psycopg.Connection[Any], tenant_id: str) -> Iterator[psycopg.Co
 
 
 @asynccontextmanager
-async def atenant(
-    conn: psycopg.AsyncConnection[Any], tenant_id: str
-) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+async def atenant(conn: psycopg.AsyncConnection[Any], tenant_id: str) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
     """Async twin of :func:`tenant` for ``psycopg.AsyncConnection`` (``async with``).
 
     :raises InvalidInput: ``tenant_id`` is empty or not a string.

@@ -8,10 +8,10 @@ import psycopg
 from psycopg.rows import class_row
 
 from skilldb import _validate
-from skilldb._sql import Call, first, run, single
-from skilldb.models import User
+from skilldb._sql import Call, first, model_row, run, single
+from skilldb.models import User, UserWithRelations
 
-__all__ = ["create_user", "get_user", "get_user_by_email"]
+__all__ = ["create_user", "get_user", "get_user_by_email", "get_user_with_relations"]
 
 
 def _create_user(email: str, name: str | None) -> Call[User, User]:
@@ -25,6 +25,11 @@ def _get_user(user_id: str) -> Call[User, User | None]:
 
 def _get_user_by_email(email: str) -> Call[User, User | None]:
     return Call("get_user_by_email", {"email": _validate.email(email)}, class_row(User), first)
+
+
+def _get_user_with_relations(user_id: str) -> Call[UserWithRelations, UserWithRelations | None]:
+    params = {"user_id": _validate.text("user_id", user_id)}
+    return Call("get_user_with_relations", params, model_row(UserWithRelations), first)
 
 
 def create_user(conn: psycopg.Connection[Any], *, email: str, name: str | None = None) -> User:
@@ -63,3 +68,17 @@ def get_user_by_email(conn: psycopg.Connection[Any], email: str) -> User | None:
     :raises TenantRequired: no tenant is bound.
     """
     return run(conn, _get_user_by_email(email))
+
+
+def get_user_with_relations(conn: psycopg.Connection[Any], user_id: str) -> UserWithRelations | None:
+    """The user with their ``skills``, ``skill_versions``, ``ratings`` and newest 50 ``usage_events``.
+
+    One statement and one round trip; each list newest first, ``[]`` when empty.
+    ``None`` when the bound tenant has no such user.
+
+    SQL: ``queries/users.sql`` ``get_user_with_relations``.
+
+    :raises InvalidInput: ``user_id`` is blank.
+    :raises TenantRequired: no tenant is bound.
+    """
+    return run(conn, _get_user_with_relations(user_id))

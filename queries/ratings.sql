@@ -1,0 +1,29 @@
+-- ratings: one 1-5 star rating per skill and user. Every query raises SQLSTATE SK001
+-- when no tenant is bound.
+
+-- name: get_rating_with_relations(rating_id)^
+-- The rating with its skill and its user (json, null when absent); no row when there is none.
+SELECT
+    r.id, r.tenant_id, r.skill_id, r.user_id, r.rating, r.comment, r.hours_saved_estimate,
+    r.created_at,
+    (
+        SELECT row_to_json(s)
+        FROM (
+            SELECT
+                s.id, s.tenant_id, s.author_id, s.name, s.slug, s.description, s.category,
+                s.published_version_id, s.draft_version_id, s.latest_version, s.total_uses,
+                s.average_rating, s.created_at, s.updated_at
+            FROM skills s
+            WHERE s.tenant_id = r.tenant_id AND s.id = r.skill_id
+        ) AS s
+    ) AS skill,
+    (
+        SELECT row_to_json(u)
+        FROM (
+            SELECT u.id, u.tenant_id, u.email, u.name, u.created_at
+            FROM users u
+            WHERE u.tenant_id = r.tenant_id AND u.id = r.user_id
+        ) AS u
+    ) AS "user"
+FROM ratings r
+WHERE r.tenant_id = current_tenant_id() AND r.id = :rating_id;
