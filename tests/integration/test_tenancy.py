@@ -38,7 +38,6 @@ def sample_rows(tenant: str, n: int = 0) -> dict[str, dict[str, Any]]:
             "id": f"{p}-v",
             "tenant_id": tenant,
             "skill_id": f"{tenant}-0-s",
-            "version": n + 1,
             "content_url": f"s3://{p}",
             "content_hash": hashlib.sha256(p.encode()).hexdigest(),
             "content_type": "text/markdown",
