@@ -17,7 +17,7 @@ CREATE TABLE skill_versions (
         CONSTRAINT skill_versions_metadata_object CHECK (jsonb_typeof(metadata) = 'object'),
     created_by text NOT NULL,
     created_at timestamptz(3) NOT NULL DEFAULT now(),
-    CONSTRAINT skill_versions_skill_id_version_key UNIQUE (skill_id, version),
+    CONSTRAINT skill_versions_tenant_id_skill_id_version_key UNIQUE (tenant_id, skill_id, version),
     CONSTRAINT skill_versions_tenant_id_skill_id_id_key UNIQUE (tenant_id, skill_id, id),
     CONSTRAINT skill_versions_skill_id_fkey FOREIGN KEY (tenant_id, skill_id)
         REFERENCES skills (tenant_id, id) ON DELETE CASCADE,
