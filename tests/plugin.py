@@ -119,9 +119,9 @@ def template_db(pg_server: Server) -> Iterator[str]:
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_LOGIN,)).fetchone()
             if exists is None:
                 conn.execute(
-                    sql.SQL(
-                        "CREATE ROLE {} LOGIN PASSWORD {} NOSUPERUSER NOBYPASSRLS IN ROLE skilldb_app"
-                    ).format(sql.Identifier(APP_LOGIN), sql.Literal(APP_PASSWORD))
+                    sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} NOSUPERUSER NOBYPASSRLS IN ROLE skilldb_app").format(
+                        sql.Identifier(APP_LOGIN), sql.Literal(APP_PASSWORD)
+                    )
                 )
             conn.execute(sql.SQL("GRANT skilldb_app TO {}").format(sql.Identifier(APP_LOGIN)))
         yield TEMPLATE_DB

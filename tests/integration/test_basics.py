@@ -85,9 +85,7 @@ def test_bad_skill_input_raises_invalid_input_and_writes_nothing(
     assert count(admin_conn, "skills") == 0
 
 
-def test_the_database_enforces_the_same_rules_for_a_dba(
-    admin_conn: psycopg.Connection[Any], tenant_a: str
-) -> None:
+def test_the_database_enforces_the_same_rules_for_a_dba(admin_conn: psycopg.Connection[Any], tenant_a: str) -> None:
     for slug, name in [("Bad Slug", "x"), ("ok", " ")]:
         with pytest.raises(psycopg.errors.CheckViolation):
             admin_conn.execute(
@@ -151,9 +149,7 @@ def test_tenant_rolls_back_on_error_and_commits_on_success(
     assert count(admin_conn, "skills") == 1
 
 
-def test_tenant_refuses_a_connection_already_in_a_transaction(
-    app_conn: psycopg.Connection[Any], tenant_a: str
-) -> None:
+def test_tenant_refuses_a_connection_already_in_a_transaction(app_conn: psycopg.Connection[Any], tenant_a: str) -> None:
     app_conn.execute("SELECT 1")  # psycopg opened a transaction implicitly
     with pytest.raises(errors.TransactionInProgress), skilldb.tenant(app_conn, tenant_a):
         pass
@@ -176,9 +172,7 @@ def prepared(conn: psycopg.Connection[Any]) -> list[str]:
     return [r[0] for r in conn.execute("SELECT statement FROM pg_prepared_statements")]
 
 
-def test_named_queries_are_prepared_on_their_first_call(
-    app_conn: psycopg.Connection[Any], tenant_a: str
-) -> None:
+def test_named_queries_are_prepared_on_their_first_call(app_conn: psycopg.Connection[Any], tenant_a: str) -> None:
     with skilldb.tenant(app_conn, tenant_a):
         skilldb.list_skills(app_conn)
         statements = prepared(app_conn)

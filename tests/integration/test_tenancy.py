@@ -120,9 +120,7 @@ class TestIsolation:
         a, _ = two_tenants
         with skilldb.tenant(app_conn, a):
             owners = app_conn.execute(
-                sql.SQL("SELECT {} FROM {}").format(
-                    sql.Identifier(owner_column(table)), sql.Identifier(table)
-                )
+                sql.SQL("SELECT {} FROM {}").format(sql.Identifier(owner_column(table)), sql.Identifier(table))
             ).fetchall()
         assert owners == [(a,)]
 
@@ -285,9 +283,7 @@ def test_foreign_keys_of_tenant_tables_cover_the_reference_cases(
     assert set(fks) == cases
 
 
-def test_a_session_sees_only_its_own_tenant(
-    app_conn: psycopg.Connection[Any], tenant_a: str, tenant_b: str
-) -> None:
+def test_a_session_sees_only_its_own_tenant(app_conn: psycopg.Connection[Any], tenant_a: str, tenant_b: str) -> None:
     with skilldb.tenant(app_conn, tenant_a):
         rows = app_conn.execute("SELECT id FROM tenants").fetchall()
         assert rows == [(tenant_a,)]

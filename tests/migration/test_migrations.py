@@ -32,9 +32,7 @@ def yoyo(*args: str, url: str) -> subprocess.CompletedProcess[str]:
 
 def applied(url: str) -> list[str]:
     with psycopg.connect(url) as conn:
-        return [
-            r[0] for r in conn.execute("SELECT migration_id FROM _yoyo_migration ORDER BY applied_at_utc")
-        ]
+        return [r[0] for r in conn.execute("SELECT migration_id FROM _yoyo_migration ORDER BY applied_at_utc")]
 
 
 def test_yoyo_cli_applies_rolls_back_and_reapplies_to_the_same_schema(empty_db: Any, db: Any) -> None:

@@ -1,0 +1,34 @@
+"""mypy --strict accepts the package and a consumer of its public API (and rejects a misuse)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def mypy(*paths: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-error-summary", *paths],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_mypy_strict_passes_on_the_package_and_a_consumer(tmp_path: Path) -> None:
+    result = mypy("skilldb", "tests/typing/consumer.py")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    wrong = tmp_path / "wrong.py"
+    wrong.write_text(
+        "import psycopg\nimport skilldb\n"
+        "def f(conn: psycopg.Connection[tuple[object, ...]]) -> str:\n"
+        "    s = skilldb.get_skill_with_relations(conn, 'x')\n"
+        "    return s.author.email\n"  # both may be None: mypy must object
+    )
+    result = mypy(str(wrong))
+    assert result.returncode != 0 and "None" in result.stdout
