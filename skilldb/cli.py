@@ -88,44 +88,47 @@ def demo(data_dir: Path) -> None:
             skilldb.create_tenant(conn, name="Demo tenant")
             ada = skilldb.create_user(conn, email="ada@example.com", name="Ada Lovelace")
             grace = skilldb.create_user(conn, email="grace@example.com", name="Grace Hopper")
-            skilldb.create_skill(
-                conn,
-                author_id=ada.id,
-                name="Code review",
-                slug="code-review",
-                description="Review a diff for bugs and style",
-                category="engineering",
-            )
-            skilldb.create_skill(
-                conn,
-                author_id=grace.id,
-                name="Write release notes",
-                slug="release-notes",
-                category="writing",
-            )
-            skilldb.create_skill(
-                conn,
-                author_id=None,
-                name="Summarise a meeting",
-                slug="meeting-summary",
-                category="productivity",
-            )
+            specs = [
+                (ada, "Code review", "code-review", "Review a diff for bugs and style", "engineering", 2),
+                (grace, "Write release notes", "release-notes", None, "writing", 1),
+                (None, "Summarise a meeting", "meeting-summary", None, "productivity", 0),
+            ]
+            for author, name, slug, description, category, versions in specs:
+                skill = skilldb.create_skill(
+                    conn,
+                    author_id=author.id if author else None,
+                    name=name,
+                    slug=slug,
+                    description=description,
+                    category=category,
+                )
+                for n in range(1, versions + 1):
+                    content = f"# {name}\n\nrevision {n}\n".encode()
+                    version = skilldb.create_skill_version(
+                        conn,
+                        skill.id,
+                        content=content,
+                        content_url=f"skills/{slug}/v{n}.md",
+                        content_type="text/markdown",
+                        created_by=(author or ada).id,
+                    )
+                    skilldb.publish_version(conn, skill.id, version.id)
 
         with skilldb.tenant(conn, tenant_id):
             tenant = skilldb.get_tenant(conn)
-            skills = skilldb.list_skills(conn)
-            authors = {s.author_id: skilldb.get_user(conn, s.author_id) for s in skills if s.author_id}
+            skills = skilldb.list_skills_with_relations(conn, order_by="created_at", limit=50).items
         unbound = conn.execute("SELECT count(*) FROM skills").fetchone()
         conn.rollback()
 
     click.echo(f"\nTenant {tenant.name if tenant else '?'}: {len(skills)} skills\n")
-    header = ("slug", "name", "category", "author", "uses", "rating")
+    header = ("slug", "name", "category", "author", "published", "uses", "rating")
     rows = [
         (
             s.slug,
             s.name,
             s.category or "",
-            (a.name or a.email) if (a := authors.get(s.author_id or "")) else "-",
+            (s.author.name or s.author.email) if s.author else "-",
+            f"v{s.published_version.version} of {s.latest_version}" if s.published_version else "-",
             str(s.total_uses),
             f"{s.average_rating / 100:.2f}" if s.average_rating is not None else "-",
         )
