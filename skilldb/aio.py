@@ -12,7 +12,6 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from skilldb import _validate
 from skilldb import ratings as _ratings
 from skilldb import skill_versions as _versions
 from skilldb import skills as _skills
@@ -22,7 +21,6 @@ from skilldb import users as _users
 from skilldb._sql import aio_queries as queries
 from skilldb._sql import arun
 from skilldb.models import (
-    NewSkillVersion,
     Page,
     RatingWithRelations,
     Skill,
@@ -133,8 +131,9 @@ async def create_skill_version(
     metadata: dict[str, Any] | None = None,
 ) -> SkillVersion:
     """Async :func:`skilldb.create_skill_version` (``queries/skill_versions.sql`` ``create_skill_version``)."""
-    new = NewSkillVersion(
-        content=_validate.content(content),
+    call = _versions._create_skill_version(
+        skill_id,
+        content=content,
         content_url=content_url,
         content_type=content_type,
         created_by=created_by,
@@ -142,7 +141,7 @@ async def create_skill_version(
         description=description,
         metadata=metadata,
     )
-    return await arun(conn, _versions._create_skill_version(skill_id, new))
+    return await arun(conn, call)
 
 
 async def get_skill_version(conn: Conn, version_id: str) -> SkillVersion | None:

@@ -52,6 +52,10 @@ class _Row:
 
     __slots__ = ()
     _timestamps: ClassVar[frozenset[str]] = frozenset()
+    #: one-relations: field name -> row type, from a json object or null
+    _one: ClassVar[dict[str, type[_Row]]] = {}
+    #: many-relations: field name -> row type, from a json array
+    _many: ClassVar[dict[str, type[_Row]]] = {}
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any] | None) -> Self | None:
@@ -64,6 +68,10 @@ class _Row:
     def from_row(cls, row: Mapping[str, Any]) -> Self:
         """The instance for a row (or json object) holding exactly this shape's columns."""
         kwargs = dict(row)
+        for name, one in cls._one.items():
+            kwargs[name] = one.from_json(kwargs[name])
+        for name, many in cls._many.items():
+            kwargs[name] = many.list_from_json(kwargs[name])
         for name in cls._timestamps:
             value = kwargs.get(name)
             if isinstance(value, str):
@@ -241,10 +249,7 @@ class RatingWithUser(Rating):
 
     user: User | None
 
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Self:
-        """Build from a row whose ``user`` is a json object."""
-        return super(RatingWithUser, cls).from_row({**row, "user": User.from_json(row["user"])})
+    _one: ClassVar[dict[str, type[_Row]]] = {"user": User}
 
 
 @_timestamps
@@ -260,21 +265,13 @@ class SkillWithRelations(Skill):
     ratings: list[RatingWithUser]
     usage: SkillUsage
 
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Self:
-        """Build from a ``get_skill_with_relations`` row (relations as json)."""
-        usage = row["usage"]
-        return super(SkillWithRelations, cls).from_row(
-            {
-                **row,
-                "author": User.from_json(row["author"]),
-                "versions": SkillVersion.list_from_json(row["versions"]),
-                "published_version": SkillVersion.from_json(row["published_version"]),
-                "draft_version": SkillVersion.from_json(row["draft_version"]),
-                "ratings": RatingWithUser.list_from_json(row["ratings"]),
-                "usage": SkillUsage.from_row(usage),
-            }
-        )
+    _one: ClassVar[dict[str, type[_Row]]] = {
+        "author": User,
+        "published_version": SkillVersion,
+        "draft_version": SkillVersion,
+        "usage": SkillUsage,
+    }
+    _many: ClassVar[dict[str, type[_Row]]] = {"versions": SkillVersion, "ratings": RatingWithUser}
 
 
 @_timestamps
@@ -285,16 +282,7 @@ class SkillListItem(Skill):
     author: User | None
     published_version: SkillVersion | None
 
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Self:
-        """Build from a ``list_skills_with_relations_by_*`` row (relations as json)."""
-        return super(SkillListItem, cls).from_row(
-            {
-                **row,
-                "author": User.from_json(row["author"]),
-                "published_version": SkillVersion.from_json(row["published_version"]),
-            }
-        )
+    _one: ClassVar[dict[str, type[_Row]]] = {"author": User, "published_version": SkillVersion}
 
 
 @_timestamps
@@ -305,16 +293,7 @@ class SkillVersionWithRelations(SkillVersion):
     skill: Skill | None
     created_by_user: User | None
 
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Self:
-        """Build from a ``get_skill_version_with_relations`` row (relations as json)."""
-        return super(SkillVersionWithRelations, cls).from_row(
-            {
-                **row,
-                "skill": Skill.from_json(row["skill"]),
-                "created_by_user": User.from_json(row["created_by_user"]),
-            }
-        )
+    _one: ClassVar[dict[str, type[_Row]]] = {"skill": Skill, "created_by_user": User}
 
 
 @_timestamps
@@ -325,12 +304,7 @@ class RatingWithRelations(Rating):
     skill: Skill | None
     user: User | None
 
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Self:
-        """Build from a ``get_rating_with_relations`` row (relations as json)."""
-        return super(RatingWithRelations, cls).from_row(
-            {**row, "skill": Skill.from_json(row["skill"]), "user": User.from_json(row["user"])}
-        )
+    _one: ClassVar[dict[str, type[_Row]]] = {"skill": Skill, "user": User}
 
 
 @_timestamps
@@ -341,12 +315,7 @@ class UsageEventWithRelations(UsageEvent):
     skill: Skill | None
     user: User | None
 
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Self:
-        """Build from a ``get_usage_event_with_relations`` row (relations as json)."""
-        return super(UsageEventWithRelations, cls).from_row(
-            {**row, "skill": Skill.from_json(row["skill"]), "user": User.from_json(row["user"])}
-        )
+    _one: ClassVar[dict[str, type[_Row]]] = {"skill": Skill, "user": User}
 
 
 @_timestamps
@@ -360,18 +329,12 @@ class UserWithRelations(User):
     ratings: list[Rating]
     usage_events: list[UsageEvent]
 
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Self:
-        """Build from a ``get_user_with_relations`` row (lists as json)."""
-        return super(UserWithRelations, cls).from_row(
-            {
-                **row,
-                "skills": Skill.list_from_json(row["skills"]),
-                "skill_versions": SkillVersion.list_from_json(row["skill_versions"]),
-                "ratings": Rating.list_from_json(row["ratings"]),
-                "usage_events": UsageEvent.list_from_json(row["usage_events"]),
-            }
-        )
+    _many: ClassVar[dict[str, type[_Row]]] = {
+        "skills": Skill,
+        "skill_versions": SkillVersion,
+        "ratings": Rating,
+        "usage_events": UsageEvent,
+    }
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

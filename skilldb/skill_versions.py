@@ -22,19 +22,36 @@ __all__ = [
 ]
 
 
-def _create_skill_version(skill_id: str, new: NewSkillVersion) -> Call[SkillVersion, SkillVersion]:
+def _create_skill_version(
+    skill_id: str,
+    *,
+    content: bytes,
+    content_url: str,
+    content_type: str,
+    created_by: str,
+    name: str | None,
+    description: str | None,
+    metadata: dict[str, Any] | None,
+) -> Call[SkillVersion, SkillVersion]:
     skill_id = _validate.text("skill_id", skill_id)
-    metadata = _validate.json_object("metadata", new.metadata)
-    _validate.content(new.content)
+    new = NewSkillVersion(
+        content=_validate.content(content),
+        content_url=_validate.text("content_url", content_url),
+        content_type=_validate.content_type(content_type),
+        created_by=_validate.text("created_by", created_by),
+        name=_validate.optional_text("name", name),
+        description=description,
+        metadata=_validate.json_object("metadata", metadata),
+    )
     params = {
         "skill_id": skill_id,
-        "content_url": _validate.text("content_url", new.content_url),
+        "content_url": new.content_url,
         "content_hash": new.content_hash,
-        "content_type": _validate.content_type(new.content_type),
-        "name": _validate.optional_text("name", new.name),
+        "content_type": new.content_type,
+        "name": new.name,
         "description": new.description,
-        "metadata": None if metadata is None else Jsonb(metadata),
-        "created_by": _validate.text("created_by", new.created_by),
+        "metadata": None if new.metadata is None else Jsonb(new.metadata),
+        "created_by": new.created_by,
     }
     missing = one_or(lambda: NotFound(f"skills: no skill {skill_id!r} in the bound tenant"))
     return Call("create_skill_version", params, class_row(SkillVersion), missing)
@@ -91,8 +108,9 @@ def create_skill_version(
     :raises InvalidInput: content not bytes, blank url, malformed content type, ...
     :raises TenantRequired: no tenant is bound.
     """
-    new = NewSkillVersion(
-        content=_validate.content(content),
+    call = _create_skill_version(
+        skill_id,
+        content=content,
         content_url=content_url,
         content_type=content_type,
         created_by=created_by,
@@ -100,7 +118,7 @@ def create_skill_version(
         description=description,
         metadata=metadata,
     )
-    return run(conn, _create_skill_version(skill_id, new))
+    return run(conn, call)
 
 
 def get_skill_version(conn: psycopg.Connection[Any], version_id: str) -> SkillVersion | None:
