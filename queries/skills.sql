@@ -2,6 +2,10 @@
 -- security); tenant_id defaults to the bound tenant, and every query raises SQLSTATE
 -- SK001 (skilldb.errors.TenantRequired) when no tenant is bound.
 -- average_rating is stars x 100 (450 is 4.5 stars).
+-- Nested fetches (*_with_relations) return relations as json built in the same
+-- statement. The list is written once per sort key (list_skills_with_relations_by_*):
+-- a sort key chosen by a parameter would defeat the index range scan that keeps
+-- every page, however deep, as fast as the first.
 
 -- name: create_skill(author_id, name, slug, description, category)^
 -- Creates a skill in the bound tenant, with no versions yet, and returns it.
