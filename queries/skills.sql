@@ -178,9 +178,9 @@ FROM skills s
 WHERE s.tenant_id = current_tenant_id() AND s.id = :skill_id;
 
 -- name: list_skills_with_relations_by_created_at(after_key, after_id, limit)
--- A page of the bound tenant's skills, newest first, ties by id descending, each with its
--- author and published version (json, null when absent); starts after (:after_key, :after_id),
--- or at the top when :after_key is null. One index range scan (skills_created_at_idx), no OFFSET.
+-- A page of the bound tenant's skills, newest first, ties by id descending, each with author and
+-- published version (json, null when absent), after (:after_key, :after_id); the first page
+-- passes ('infinity', ''). One backward range scan of skills_created_at_idx, no OFFSET.
 SELECT
     s.id, s.tenant_id, s.author_id, s.name, s.slug, s.description, s.category,
     s.published_version_id, s.draft_version_id, s.latest_version, s.total_uses, s.average_rating,
@@ -210,16 +210,16 @@ FROM (
         created_at, updated_at
     FROM skills
     WHERE tenant_id = current_tenant_id()
-        AND (created_at, id) < (coalesce(:after_key::timestamptz, 'infinity'), coalesce(:after_id, ''))
+        AND (created_at, id) < (:after_key::timestamptz, :after_id::text)
     ORDER BY created_at DESC, id DESC
     LIMIT :limit
 ) AS s
 ORDER BY created_at DESC, s.id DESC;
 
 -- name: list_skills_with_relations_by_total_uses(after_key, after_id, limit)
--- A page of the bound tenant's skills, most used first, ties by id descending, each with its
--- author and published version (json, null when absent); starts after (:after_key, :after_id),
--- or at the top when :after_key is null. One index range scan (skills_total_uses_idx), no OFFSET.
+-- A page of the bound tenant's skills, most used first, ties by id descending, each with author and
+-- published version (json, null when absent), after (:after_key, :after_id); the first page
+-- passes (2147483647, ''). One backward range scan of skills_total_uses_idx, no OFFSET.
 SELECT
     s.id, s.tenant_id, s.author_id, s.name, s.slug, s.description, s.category,
     s.published_version_id, s.draft_version_id, s.latest_version, s.total_uses, s.average_rating,
@@ -249,16 +249,16 @@ FROM (
         created_at, updated_at
     FROM skills
     WHERE tenant_id = current_tenant_id()
-        AND (total_uses, id) < (coalesce(:after_key::bigint, 9223372036854775807), coalesce(:after_id, ''))
+        AND (total_uses, id) < (:after_key::integer, :after_id::text)
     ORDER BY total_uses DESC, id DESC
     LIMIT :limit
 ) AS s
 ORDER BY total_uses DESC, s.id DESC;
 
 -- name: list_skills_with_relations_by_average_rating(after_key, after_id, limit)
--- A page of the bound tenant's skills, best rated first (unrated last), ties by id descending, each with its
--- author and published version (json, null when absent); starts after (:after_key, :after_id),
--- or at the top when :after_key is null. One index range scan (skills_average_rating_idx), no OFFSET.
+-- A page of the bound tenant's skills, best rated first (unrated last), ties by id descending, each with author and
+-- published version (json, null when absent), after (:after_key, :after_id); the first page
+-- passes (2147483647, ''). One backward range scan of skills_average_rating_idx, no OFFSET.
 SELECT
     s.id, s.tenant_id, s.author_id, s.name, s.slug, s.description, s.category,
     s.published_version_id, s.draft_version_id, s.latest_version, s.total_uses, s.average_rating,
@@ -285,11 +285,11 @@ FROM (
     SELECT
         id, tenant_id, author_id, name, slug, description, category,
         published_version_id, draft_version_id, latest_version, total_uses, average_rating,
-        created_at, updated_at
+        rating_sort_key, created_at, updated_at
     FROM skills
     WHERE tenant_id = current_tenant_id()
-        AND (coalesce(average_rating, 0), id) < (coalesce(:after_key::bigint, 9223372036854775807), coalesce(:after_id, ''))
-    ORDER BY coalesce(average_rating, 0) DESC, id DESC
+        AND (rating_sort_key, id) < (:after_key::integer, :after_id::text)
+    ORDER BY rating_sort_key DESC, id DESC
     LIMIT :limit
 ) AS s
-ORDER BY coalesce(s.average_rating, 0) DESC, s.id DESC;
+ORDER BY s.rating_sort_key DESC, s.id DESC;

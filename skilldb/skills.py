@@ -6,7 +6,7 @@ import base64
 import dataclasses
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -127,6 +127,13 @@ def list_skills(conn: psycopg.Connection[Any], *, category: str | None = None, l
 
 
 ORDERS = ("created_at", "total_uses", "average_rating")
+#: Keys above every skill's: created_at is timestamptz(3), total_uses is below 2**31 - 1
+#: (a CHECK constraint), the rating sort key at most 500.
+FIRST_PAGE_KEY: dict[str, Any] = {
+    "created_at": datetime.max.replace(tzinfo=UTC),
+    "total_uses": 2**31 - 1,
+    "average_rating": 2**31 - 1,
+}
 #: Most skills one page of :func:`list_skills_with_relations` holds.
 MAX_PAGE = 500
 
@@ -191,7 +198,8 @@ def _list_skills_with_relations(
     if order_by not in ORDERS:
         raise InvalidInput(f"order_by must be one of {', '.join(ORDERS)}; got {order_by!r}")
     limit = _validate.positive_int("limit", limit, maximum=MAX_PAGE)
-    after_key, after_id = (None, None) if after is None else _decode_cursor(order_by, after)
+    # the first page starts after a key greater than any skill's (see migration 0009)
+    after_key, after_id = (FIRST_PAGE_KEY[order_by], "") if after is None else _decode_cursor(order_by, after)
 
     def finish(rows: Sequence[SkillListItem], rowcount: int) -> Page[SkillListItem]:
         items = list(rows[:limit])

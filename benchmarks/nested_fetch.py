@@ -1,0 +1,1653 @@
+"""Benchmark skilldb's nested reads against plain psycopg, the SQLAlchemy 2 ORM and naive per-relation queries.
+
+What it measures
+----------------
+1. ``skilldb.get_skill_with_relations``: one skill with its author, versions, published and
+   draft versions, ratings (each with its user) and usage, fetched for the same random skill
+   ids by four contenders:
+
+   * ``skilldb``: the typed function (one statement, relations as json, frozen dataclasses);
+   * ``psycopg floor``: the very same SQL text run by plain psycopg (prepared, tuple rows,
+     json parsed by psycopg, no mapping): the cost skilldb cannot go below;
+   * ``SQLAlchemy ORM``: declarative classes with eager loading and ``lazy="raise"`` (several
+     combinations of joinedload/selectinload are tried on a sample, the fastest is timed),
+     usage as a ``max(created_at)`` query of its own or folded into the main one as a
+     correlated subquery (also tried);
+   * ``naive psycopg``: one query per relation, returning dicts, the rating users either one
+     query per rating (N+1) or one ``= ANY`` query.
+
+   Every contender has one connection of its own, acts as the unprivileged role
+   ``skilldb_app`` (``SET ROLE`` after connecting) with row-level security on, and binds the
+   tenant per transaction of 100 calls (``skilldb.tenant`` or the same ``set_config``). Each
+   contender is first checked to return the same data as skilldb, then warmed up over all
+   ids, then timed per call with ``time.perf_counter_ns`` (batches of 100 interleaved across
+   contenders, so drift of the machine hits all of them alike).
+
+2. ``skilldb.list_skills_with_relations`` keyset pages of 50 skills for each order
+   (``created_at``, ``total_uses``, ``average_rating``): the first page, pages 100-199 reached
+   by following ``next_cursor`` from the top, and up to 100 pages (15 s at most) starting in
+   the middle of the list, each also timed as the bare SQL run by plain psycopg; at 20,000
+   skills, at 1,000,000 skills (a second tenant in the same database), and again at 20,000
+   once the 1M tenant shares the table. Then ``EXPLAIN (ANALYZE, BUFFERS)``
+   of a page in the middle of the 1M list, as ``skilldb_app`` with the tenant bound, both as
+   a one-shot statement (custom plan) and as a prepared one forced to its generic plan (what
+   a prepared skilldb call may run after five executions), checked for an index scan on
+   ``skills_<order>_idx`` and no sort of the whole tenant.
+
+The data is built deterministically (``--seed``) and loaded with ``COPY`` as the superuser:
+``--skills`` skills x 5 versions x 10 ratings and 1-4 usage events each in one tenant with
+2,000 users (user triggers of skill_versions disabled during the COPY, version pointers set
+by one UPDATE ... FROM), then ``--large-skills`` skills with one published version and an
+author each (``session_replication_role = replica``, foreign keys checked afterwards by
+anti-joins; see ``load_large_set``). Then VACUUM (ANALYZE).
+
+Run it from the repository root::
+
+    uv run --group bench python benchmarks/nested_fetch.py
+    uv run --group bench python benchmarks/nested_fetch.py --large-skills 0      # skip the 1M part
+    DATABASE_URL=postgresql://postgres@localhost/postgres uv run --group bench python benchmarks/nested_fetch.py
+
+Without ``DATABASE_URL`` it starts an embedded PostgreSQL server in a temporary directory
+(or in ``--data-dir``). With it (a superuser URL), it drops and recreates the database
+``--dbname`` (default ``skilldb_bench``) on that server. The default run (20k + 1M skills)
+takes about 4-5 minutes on 2 cores, 2 of them loading the 1M skills.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import hashlib
+import io
+import json
+import math
+import os
+import platform
+import pstats
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.rows import dict_row
+
+import skilldb
+from skilldb._sql import sql_of
+from skilldb.embedded import ensure_database, start_embedded
+from skilldb.skills import ORDERS, _encode_cursor, _list_skills_with_relations
+from skilldb.tenancy import BIND_TENANT_SQL
+
+try:
+    import sqlalchemy
+    from sqlalchemy import DateTime, ForeignKey, bindparam, create_engine, event, func, select, text
+    from sqlalchemy.dialects.postgresql import JSONB
+    from sqlalchemy.engine import URL, Engine
+    from sqlalchemy.orm import (
+        DeclarativeBase,
+        Mapped,
+        Session,
+        joinedload,
+        mapped_column,
+        relationship,
+        selectinload,
+    )
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise SystemExit(
+        "this benchmark needs SQLAlchemy 2: run it with `uv run --group bench python benchmarks/nested_fetch.py`"
+    ) from exc
+
+APP_ROLE = "skilldb_app"
+BASE_TIME = datetime(2024, 1, 1, tzinfo=UTC)
+SPAN_MS = 2 * 365 * 24 * 3600 * 1000
+DAY_MS = 24 * 3600 * 1000
+VERSIONS_PER_SKILL = 5
+RATINGS_PER_SKILL = 10
+CATEGORIES = ("review", "testing", "docs", "refactoring", "security", "data", "ops", "design")
+CONTENT_TYPES = ("text/markdown", "application/json", "text/plain")
+TOOL_NAMES = ("tool-a", "tool-b", "tool-c")
+#: calls (or pages) per tenant-bound transaction
+BATCH = 100
+PAGE_BATCH = 20
+PAGE_SIZE = 50
+#: seconds at most for the timed walk from the middle of one list (pages in batches of PAGE_BATCH)
+MIDDLE_BUDGET_S = 15.0
+
+
+# --------------------------------------------------------------------------------------------
+# small helpers
+
+
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def at(ms: int) -> datetime:
+    """BASE_TIME plus ``ms`` milliseconds (columns are timestamptz(3): millisecond precision)."""
+    return BASE_TIME + timedelta(milliseconds=ms)
+
+
+def new_id(rng: random.Random) -> str:
+    """A uuid4-shaped text id (like the columns' gen_random_uuid() default), drawn from ``rng``."""
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile of already sorted values."""
+    return sorted_values[max(0, min(len(sorted_values) - 1, math.ceil(q * len(sorted_values)) - 1))]
+
+
+@dataclass
+class Stats:
+    median_us: float
+    p95_us: float
+    ops: float
+    n: int
+
+    @classmethod
+    def of(cls, ns: Sequence[int]) -> Stats:
+        values = sorted(ns)
+        return cls(
+            median_us=statistics.median(values) / 1000,
+            p95_us=percentile(values, 0.95) / 1000,
+            ops=1e9 / statistics.fmean(values),
+            n=len(values),
+        )
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], align: str = "") -> str:
+    """A plain-text table; ``align`` has one 'l' or 'r' per column (default: first left, rest right)."""
+    cells = [[str(h) for h in headers], *([str(c) for c in row] for row in rows)]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    align = align or "l" + "r" * (len(headers) - 1)
+
+    def fmt(row: list[str]) -> str:
+        return "  ".join(c.ljust(w) if a == "l" else c.rjust(w) for c, w, a in zip(row, widths, align, strict=True))
+
+    lines = [fmt(cells[0]), "  ".join("-" * w for w in widths)]
+    lines += [fmt(r) for r in cells[1:]]
+    return "\n".join(lines)
+
+
+def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def copy_rows(cur: psycopg.Cursor[Any], table_name: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """COPY ``rows`` into ``table_name`` (text format, one write_row per row); return how many."""
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table_name), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    n = 0
+    with cur.copy(stmt) as copy:
+        for row in rows:
+            copy.write_row(row)
+            n += 1
+    return n
+
+
+# --------------------------------------------------------------------------------------------
+# server and database
+
+
+@dataclass
+class Server:
+    admin_conninfo: str  # superuser, maintenance database
+    stop: Callable[[], None]
+    description: str
+
+
+def get_server(data_dir: str | None) -> Server:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return Server(url, lambda: None, "DATABASE_URL")
+    if data_dir is None:
+        tmp = tempfile.mkdtemp(prefix="skilldb-bench-")
+        srv = start_embedded(Path(tmp) / "pgdata", temporary=True)
+        return Server(srv.conninfo("postgres"), srv.stop, "embedded server in a temporary directory")
+    srv = start_embedded(data_dir, temporary=False)
+    return Server(srv.conninfo("postgres"), srv.stop, f"embedded server in {data_dir}")
+
+
+def fresh_database(admin_conninfo: str, dbname: str) -> str:
+    """Drop and recreate ``dbname``, apply the migrations; return its superuser conninfo."""
+    with psycopg.connect(admin_conninfo, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+    ensure_database(admin_conninfo, dbname)
+    conninfo = make_conninfo(admin_conninfo, dbname=dbname)
+    skilldb.apply_migrations(conninfo)
+    return conninfo
+
+
+def app_connect(conninfo: str) -> psycopg.Connection[Any]:
+    """A connection acting as the unprivileged skilldb_app role (row-level security applies)."""
+    conn = psycopg.connect(conninfo)
+    conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(APP_ROLE)))
+    conn.commit()
+    return conn
+
+
+def sqlalchemy_url(conninfo: str) -> URL:
+    """``postgresql+psycopg://`` URL of a libpq conninfo (a socket directory goes in the query string)."""
+    params = {k: str(v) for k, v in conninfo_to_dict(conninfo).items() if v not in (None, "")}
+    user = params.pop("user", None)
+    password = params.pop("password", None)
+    dbname = params.pop("dbname", None)
+    host = params.get("host")
+    port = None
+    if host and not host.startswith("/") and "," not in host:
+        params.pop("host")
+        port = int(params.pop("port")) if "port" in params else None
+    else:
+        host = None
+    return URL.create("postgresql+psycopg", user, password, host, port, dbname, query=params)
+
+
+# --------------------------------------------------------------------------------------------
+# data
+
+
+SKILL_COLUMNS = (
+    "id",
+    "tenant_id",
+    "author_id",
+    "name",
+    "slug",
+    "description",
+    "category",
+    "latest_version",
+    "total_uses",
+    "average_rating",
+    "created_at",
+    "updated_at",
+)
+VERSION_COLUMNS = (
+    "id",
+    "tenant_id",
+    "skill_id",
+    "version",
+    "content_url",
+    "content_hash",
+    "content_type",
+    "name",
+    "description",
+    "metadata",
+    "created_by",
+    "created_at",
+)
+USER_COLUMNS = ("id", "tenant_id", "email", "name", "created_at")
+RATING_COLUMNS = ("id", "tenant_id", "skill_id", "user_id", "rating", "comment", "hours_saved_estimate", "created_at")
+EVENT_COLUMNS = ("id", "tenant_id", "skill_id", "user_id", "tool_name", "metadata", "created_at")
+
+
+@dataclass
+class Expected:
+    """What the generator put in for one skill: the reference the contenders are checked against."""
+
+    author_id: str | None
+    version_ids: list[str]  # newest first
+    published_id: str | None
+    draft_id: str | None
+    rating_ids: set[str]
+    total_uses: int
+    average_rating: int
+    last_used_at: datetime
+
+
+@dataclass
+class SmallSet:
+    tenant_id: str
+    users: list[tuple[Any, ...]] = field(default_factory=list)
+    skills: list[tuple[Any, ...]] = field(default_factory=list)
+    versions: list[tuple[Any, ...]] = field(default_factory=list)
+    ratings: list[tuple[Any, ...]] = field(default_factory=list)
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    pointers: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+    expected: dict[str, Expected] = field(default_factory=dict)
+
+    @property
+    def skill_ids(self) -> list[str]:
+        return [row[0] for row in self.skills]
+
+
+def make_users(rng: random.Random, tenant_id: str, n: int, prefix: str) -> list[tuple[Any, ...]]:
+    return [
+        (new_id(rng), tenant_id, f"{prefix}{i}@bench.test", None if i % 10 == 0 else f"User {i}", at(i * 60_000))
+        for i in range(n)
+    ]
+
+
+def make_small_set(seed: int, n_skills: int, n_users: int, tenant_id: str) -> SmallSet:
+    """``n_skills`` skills x 5 versions x 10 ratings, 1-4 usage events each, ``n_users`` users."""
+    rng = random.Random(f"{seed}:small")
+    data = SmallSet(tenant_id)
+    data.users = make_users(rng, tenant_id, n_users, "user")
+    user_ids = [u[0] for u in data.users]
+    n_ratings = min(RATINGS_PER_SKILL, n_users)
+    for i in range(n_skills):
+        sid = new_id(rng)
+        author = None if rng.random() < 0.02 else rng.choice(user_ids)
+        created_ms = rng.randrange(SPAN_MS)
+        description = None if i % 7 == 0 else f"What skill {i} does, in a sentence or two."
+        version_ids = []
+        t = created_ms
+        for v in range(1, VERSIONS_PER_SKILL + 1):
+            vid = new_id(rng)
+            t += rng.randrange(1, 30 * DAY_MS)
+            data.versions.append(
+                (
+                    vid,
+                    tenant_id,
+                    sid,
+                    v,
+                    f"skills/{sid}/v{v}.md",
+                    hashlib.sha256(f"{sid}:{v}".encode()).hexdigest(),
+                    rng.choice(CONTENT_TYPES),
+                    f"Skill {i}",
+                    description,
+                    json.dumps({"words": rng.randrange(100, 5000), "lang": "en", "tags": ["bench", f"v{v}"]}),
+                    author or rng.choice(user_ids),
+                    at(t),
+                )
+            )
+            version_ids.append(vid)
+        stars = 0
+        rating_ids = set()
+        for uid in rng.sample(user_ids, n_ratings):
+            rid = new_id(rng)
+            rating = rng.randint(1, 5)
+            stars += rating
+            rating_ids.add(rid)
+            data.ratings.append(
+                (
+                    rid,
+                    tenant_id,
+                    sid,
+                    uid,
+                    rating,
+                    None if rng.random() < 0.5 else f"{rating} stars from {uid[:8]}",
+                    None if rng.random() < 0.3 else rng.randrange(0, 40),
+                    at(created_ms + rng.randrange(1, 365 * DAY_MS)),
+                )
+            )
+        last_used = 0
+        n_events = 1 + rng.randrange(4)
+        for _ in range(n_events):
+            used = created_ms + rng.randrange(1, 365 * DAY_MS)
+            last_used = max(last_used, used)
+            data.events.append(
+                (new_id(rng), tenant_id, sid, rng.choice(user_ids), rng.choice(TOOL_NAMES), "{}", at(used))
+            )
+        average = round(stars * 100 / n_ratings)
+        data.skills.append(
+            (
+                sid,
+                tenant_id,
+                author,
+                f"Skill {i}",
+                f"skill-{i}",
+                description,
+                CATEGORIES[i % len(CATEGORIES)],
+                VERSIONS_PER_SKILL,  # latest_version: the highest number loaded below
+                n_events,  # total_uses: the usage events loaded below
+                average,  # average_rating: stars x 100 of the ratings loaded below
+                at(created_ms),
+                at(t),
+            )
+        )
+        # 80%: newest version published; 10%: the one before published, newest as draft; 10%: none
+        roll = rng.random()
+        published = version_ids[-1] if roll < 0.8 else version_ids[-2] if roll < 0.9 else None
+        draft = version_ids[-1] if 0.8 <= roll < 0.9 else None
+        data.pointers.append((sid, published, draft))
+        data.expected[sid] = Expected(
+            author_id=author,
+            version_ids=version_ids[::-1],
+            published_id=published,
+            draft_id=draft,
+            rating_ids=rating_ids,
+            total_uses=n_events,
+            average_rating=average,
+            last_used_at=at(last_used),
+        )
+    return data
+
+
+def load_small_set(conninfo: str, data: SmallSet) -> None:
+    """COPY the small set in one transaction as the superuser."""
+    with psycopg.connect(conninfo) as conn, conn.transaction(), conn.cursor() as cur:
+        cur.execute("SET LOCAL synchronous_commit = off")
+        cur.execute("INSERT INTO tenants (id, name) VALUES (%s, %s)", (data.tenant_id, "Benchmark (small)"))
+        copy_rows(cur, "users", USER_COLUMNS, data.users)
+        copy_rows(cur, "skills", SKILL_COLUMNS, data.skills)
+        load_versions(cur, data.versions)
+        copy_rows(cur, "ratings", RATING_COLUMNS, data.ratings)
+        copy_rows(cur, "usage_events", EVENT_COLUMNS, data.events)
+        cur.execute("CREATE TEMPORARY TABLE bench_pointers (skill_id text, published text, draft text) ON COMMIT DROP")
+        copy_rows(cur, "bench_pointers", ("skill_id", "published", "draft"), data.pointers)
+        set_pointers(
+            cur,
+            "UPDATE skills s SET published_version_id = p.published, draft_version_id = p.draft "
+            "FROM bench_pointers p WHERE s.tenant_id = %s AND s.id = p.skill_id",
+            data.tenant_id,
+        )
+
+
+def load_versions(cur: psycopg.Cursor[Any], rows: Iterable[Sequence[Any]]) -> int:
+    """COPY skill_versions with their ``version`` numbers given.
+
+    skill_versions has two user triggers: skill_versions_assign_version (BEFORE INSERT, takes
+    the next number by updating skills.latest_version row by row) and skill_versions_immutable.
+    For the bulk load they are disabled, the rows carry explicit version numbers and the skills
+    were loaded with latest_version already equal to their highest number, so the numbering
+    trigger continues correctly once re-enabled. ALTER TABLE is transactional: the triggers are
+    enabled again in this same transaction, and a failed load rolls the ALTER back too.
+    Foreign keys (system triggers) stay on: DISABLE TRIGGER USER leaves them alone.
+    """
+    cur.execute("ALTER TABLE skill_versions DISABLE TRIGGER USER")
+    n = copy_rows(cur, "skill_versions", VERSION_COLUMNS, rows)
+    cur.execute("ALTER TABLE skill_versions ENABLE TRIGGER USER")
+    return n
+
+
+def set_pointers(cur: psycopg.Cursor[Any], update: str, tenant_id: str) -> None:
+    """Run the one UPDATE ... FROM setting published/draft version ids.
+
+    The skills_set_updated_at trigger is switched off around it (same transaction) so that
+    updated_at keeps its generated, deterministic value. The composite foreign keys
+    (tenant_id, id, published_version_id) -> skill_versions are checked as usual.
+    """
+    # statistics first: without them the planner takes the just-loaded tenant for empty and
+    # joins the tables with nested loops over sequential scans (minutes instead of seconds)
+    cur.execute("ANALYZE skills, skill_versions")
+    cur.execute("ALTER TABLE skills DISABLE TRIGGER USER")
+    cur.execute(update, (tenant_id,))
+    cur.execute("ALTER TABLE skills ENABLE TRIGGER USER")
+
+
+@dataclass
+class LargeSkill:
+    index: int
+    skill_id: str
+    version_id: str
+    author_id: str
+    created_ms: int
+    total_uses: int
+    average_rating: int | None
+
+
+def large_skills(seed: int, n: int, user_ids: Sequence[str]) -> Iterator[LargeSkill]:
+    """The large set's skills; the same sequence on every call (replayed for the versions' COPY)."""
+    rng = random.Random(f"{seed}:large")
+    n_users = len(user_ids)
+    for i in range(n):
+        yield LargeSkill(
+            index=i,
+            skill_id=new_id(rng),
+            version_id=new_id(rng),
+            author_id=user_ids[rng.randrange(n_users)],
+            created_ms=rng.randrange(SPAN_MS),
+            # skewed like real usage: most skills barely used, a few used a lot
+            total_uses=min(int(rng.paretovariate(1.1)) - 1, 10_000_000),
+            average_rating=None if rng.random() < 0.1 else rng.randint(100, 500),
+        )
+
+
+def load_large_set(conninfo: str, seed: int, n: int, n_users: int, tenant_id: str) -> dict[str, float]:
+    """COPY ``n`` skills, each with an author and one published version, into a second tenant.
+
+    Bulk mode, to keep 1M rows to a minute or two: ``session_replication_role = replica``
+    (superuser, this transaction only) fires no ordinary trigger, neither the user triggers
+    (version numbering, immutability, updated_at) nor the foreign-key triggers. So the skills
+    are copied with ``published_version_id`` already set (no 1M-row UPDATE) and latest_version
+    1; every foreign key of the loaded rows is then checked with one anti-join per key.
+    """
+    timings: dict[str, float] = {}
+    rng = random.Random(f"{seed}:large-users")
+    users = make_users(rng, tenant_id, n_users, "large-user")
+    user_ids = [u[0] for u in users]
+    with psycopg.connect(conninfo) as conn, conn.transaction(), conn.cursor() as cur:
+        cur.execute("SET LOCAL synchronous_commit = off")
+        cur.execute("SET LOCAL session_replication_role = replica")
+        cur.execute("INSERT INTO tenants (id, name) VALUES (%s, %s)", (tenant_id, "Benchmark (large)"))
+        copy_rows(cur, "users", USER_COLUMNS, users)
+
+        t0 = time.perf_counter()
+        skill_rows = (
+            (
+                s.skill_id,
+                tenant_id,
+                s.author_id,
+                f"Large skill {s.index}",
+                f"large-skill-{s.index}",
+                f"What large skill {s.index} does.",
+                CATEGORIES[s.index % len(CATEGORIES)],
+                1,  # latest_version: its one version, loaded next
+                s.total_uses,
+                s.average_rating,
+                at(s.created_ms),
+                at(s.created_ms),
+                s.version_id,  # published_version_id
+            )
+            for s in large_skills(seed, n, user_ids)
+        )
+        copy_rows(cur, "skills", (*SKILL_COLUMNS, "published_version_id"), skill_rows)
+        timings["copy skills"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        version_rows = (
+            (
+                s.version_id,
+                tenant_id,
+                s.skill_id,
+                1,
+                f"skills/{s.skill_id}/v1.md",
+                hashlib.sha256(s.skill_id.encode()).hexdigest(),
+                "text/markdown",
+                f"Large skill {s.index}",
+                None,
+                "{}",
+                s.author_id,
+                at(s.created_ms),
+            )
+            for s in large_skills(seed, n, user_ids)
+        )
+        copy_rows(cur, "skill_versions", VERSION_COLUMNS, version_rows)
+        timings["copy skill_versions"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        cur.execute("SET LOCAL session_replication_role = origin")
+        cur.execute("ANALYZE users, skills, skill_versions")
+        check_foreign_keys(cur, tenant_id)
+        timings["foreign key checks"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+    timings["commit"] = time.perf_counter() - t0
+    return timings
+
+
+#: the foreign keys the bulk load skipped: (name, query counting the loaded rows that break it)
+FOREIGN_KEY_CHECKS = (
+    (
+        "skills.author_id -> users",
+        "SELECT count(*) FROM skills s WHERE s.tenant_id = %(t)s AND s.author_id IS NOT NULL AND NOT EXISTS "
+        "(SELECT FROM users u WHERE u.tenant_id = s.tenant_id AND u.id = s.author_id)",
+    ),
+    (
+        "skills.published_version_id -> skill_versions of the same skill",
+        "SELECT count(*) FROM skills s WHERE s.tenant_id = %(t)s AND s.published_version_id IS NOT NULL AND NOT EXISTS "
+        "(SELECT FROM skill_versions v WHERE v.tenant_id = s.tenant_id AND v.skill_id = s.id "
+        "AND v.id = s.published_version_id)",
+    ),
+    (
+        "skill_versions.skill_id -> skills",
+        "SELECT count(*) FROM skill_versions v WHERE v.tenant_id = %(t)s AND NOT EXISTS "
+        "(SELECT FROM skills s WHERE s.tenant_id = v.tenant_id AND s.id = v.skill_id)",
+    ),
+    (
+        "skill_versions.created_by -> users",
+        "SELECT count(*) FROM skill_versions v WHERE v.tenant_id = %(t)s AND NOT EXISTS "
+        "(SELECT FROM users u WHERE u.tenant_id = v.tenant_id AND u.id = v.created_by)",
+    ),
+)
+
+
+def check_foreign_keys(cur: psycopg.Cursor[Any], tenant_id: str) -> None:
+    for name, query in FOREIGN_KEY_CHECKS:
+        bad = cur.execute(query, {"t": tenant_id}).fetchone()[0]  # type: ignore[index]
+        if bad:
+            raise SystemExit(f"bulk load broke the foreign key {name} in {bad} rows")
+
+
+def vacuum_analyze(conninfo: str) -> float:
+    """VACUUM (ANALYZE) the loaded tables: fresh statistics, and no dead tuples left by the UPDATE."""
+    t0 = time.perf_counter()
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE) tenants, users, skills, skill_versions, ratings, usage_events")
+    return time.perf_counter() - t0
+
+
+def check_load(conninfo: str, tenant_id: str) -> dict[str, int]:
+    """Counts of the tenant's rows, and that latest_version and the pointers are consistent."""
+    with psycopg.connect(conninfo) as conn:
+        counts = {
+            t: conn.execute(
+                sql.SQL("SELECT count(*) FROM {} WHERE tenant_id = %s").format(sql.Identifier(t)), (tenant_id,)
+            ).fetchone()[0]  # type: ignore[index]
+            for t in ("users", "skills", "skill_versions", "ratings", "usage_events")
+        }
+        bad = conn.execute(
+            """
+            SELECT count(*) FROM skills s
+            LEFT JOIN (
+                SELECT skill_id, max(version) AS top, count(*) AS n FROM skill_versions
+                WHERE tenant_id = %(t)s GROUP BY skill_id
+            ) v ON v.skill_id = s.id
+            WHERE s.tenant_id = %(t)s AND (s.latest_version <> coalesce(v.top, 0) OR coalesce(v.top, 0) <> v.n)
+            """,
+            {"t": tenant_id},
+        ).fetchone()[0]  # type: ignore[index]
+        if bad:
+            raise SystemExit(f"load check: {bad} skills of {tenant_id} have latest_version out of step")
+        counts["published"] = conn.execute(
+            "SELECT count(*) FROM skills WHERE tenant_id = %s AND published_version_id IS NOT NULL", (tenant_id,)
+        ).fetchone()[0]  # type: ignore[index]
+    return counts
+
+
+def check_version_trigger(conninfo: str, tenant_id: str, skill_id: str, created_by: str) -> int:
+    """As skilldb_app, create one more version through the (re-enabled) trigger, then roll back."""
+    with app_connect(conninfo) as conn:
+        with conn.transaction(force_rollback=True):
+            conn.execute(BIND_TENANT_SQL, (tenant_id,))
+            version = skilldb.create_skill_version(
+                conn,
+                skill_id,
+                content=b"# trigger check\n",
+                content_url=f"skills/{skill_id}/check.md",
+                content_type="text/markdown",
+                created_by=created_by,
+            )
+        return version.version
+
+
+# --------------------------------------------------------------------------------------------
+# SQLAlchemy ORM model (only what get_skill_with_relations returns)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class OrmUser(Base):
+    __tablename__ = "users"
+    id: Mapped[str] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str]
+    email: Mapped[str]
+    name: Mapped[str | None]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OrmSkillVersion(Base):
+    __tablename__ = "skill_versions"
+    id: Mapped[str] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str]
+    skill_id: Mapped[str] = mapped_column(ForeignKey("skills.id"))
+    version: Mapped[int]
+    content_url: Mapped[str]
+    content_hash: Mapped[str]
+    content_type: Mapped[str]
+    name: Mapped[str]
+    description: Mapped[str | None]
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB)
+    created_by: Mapped[str]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OrmRating(Base):
+    __tablename__ = "ratings"
+    id: Mapped[str] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str]
+    skill_id: Mapped[str] = mapped_column(ForeignKey("skills.id"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    rating: Mapped[int]
+    comment: Mapped[str | None]
+    hours_saved_estimate: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # lazy="raise" everywhere: a relation that was not eager-loaded fails loudly instead of
+    # silently issuing a query after the timer stopped
+    user: Mapped[OrmUser] = relationship(lazy="raise")
+
+
+class OrmUsageEvent(Base):
+    __tablename__ = "usage_events"
+    id: Mapped[str] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str]
+    skill_id: Mapped[str | None]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OrmSkill(Base):
+    __tablename__ = "skills"
+    id: Mapped[str] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str]
+    author_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str]
+    slug: Mapped[str]
+    description: Mapped[str | None]
+    category: Mapped[str | None]
+    published_version_id: Mapped[str | None] = mapped_column(ForeignKey("skill_versions.id"))
+    draft_version_id: Mapped[str | None] = mapped_column(ForeignKey("skill_versions.id"))
+    latest_version: Mapped[int]
+    total_uses: Mapped[int]
+    average_rating: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    author: Mapped[OrmUser | None] = relationship(lazy="raise")
+    versions: Mapped[list[OrmSkillVersion]] = relationship(
+        foreign_keys=[OrmSkillVersion.skill_id],
+        order_by=OrmSkillVersion.version.desc(),
+        lazy="raise",
+        viewonly=True,
+    )
+    published_version: Mapped[OrmSkillVersion | None] = relationship(
+        foreign_keys=[published_version_id], lazy="raise", viewonly=True
+    )
+    draft_version: Mapped[OrmSkillVersion | None] = relationship(
+        foreign_keys=[draft_version_id], lazy="raise", viewonly=True
+    )
+    ratings: Mapped[list[OrmRating]] = relationship(
+        order_by=[OrmRating.created_at.desc(), OrmRating.id], lazy="raise", viewonly=True
+    )
+
+
+LAST_USED = (
+    select(func.max(OrmUsageEvent.created_at))
+    .where(OrmUsageEvent.skill_id == OrmSkill.id)
+    .correlate(OrmSkill)
+    .scalar_subquery()
+    .label("last_used_at")
+)
+
+#: loader strategies tried; the fastest (median over a sample) is the one timed
+SA_STRATEGIES: dict[str, tuple[list[Any], bool]] = {
+    # name: (loader options, usage folded into the main query as a correlated scalar subquery)
+    "joinedload m2o + selectinload collections (rating.user joined)": (
+        [
+            joinedload(OrmSkill.author),
+            joinedload(OrmSkill.published_version),
+            joinedload(OrmSkill.draft_version),
+            selectinload(OrmSkill.versions),
+            selectinload(OrmSkill.ratings).joinedload(OrmRating.user),
+        ],
+        False,
+    ),
+    "same + usage as scalar subquery in the main query": (
+        [
+            joinedload(OrmSkill.author),
+            joinedload(OrmSkill.published_version),
+            joinedload(OrmSkill.draft_version),
+            selectinload(OrmSkill.versions),
+            selectinload(OrmSkill.ratings).joinedload(OrmRating.user),
+        ],
+        True,
+    ),
+    "selectinload everything": (
+        [
+            selectinload(OrmSkill.author),
+            selectinload(OrmSkill.published_version),
+            selectinload(OrmSkill.draft_version),
+            selectinload(OrmSkill.versions),
+            selectinload(OrmSkill.ratings).selectinload(OrmRating.user),
+        ],
+        False,
+    ),
+    "joinedload everything (+ usage subquery)": (
+        [
+            joinedload(OrmSkill.author),
+            joinedload(OrmSkill.published_version),
+            joinedload(OrmSkill.draft_version),
+            joinedload(OrmSkill.versions),
+            joinedload(OrmSkill.ratings).joinedload(OrmRating.user),
+        ],
+        True,
+    ),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# contenders of the nested fetch
+
+
+@dataclass
+class Canon:
+    """What every contender must agree on for one skill."""
+
+    id: str
+    author_id: str | None
+    author_email: str | None
+    version_ids: list[str]
+    version_numbers: list[int]
+    version_hashes: list[str]
+    published_id: str | None
+    draft_id: str | None
+    rating_ids: list[str]
+    rating_values: list[int]
+    rating_user_emails: list[str]
+    total_uses: int
+    average_rating: int | None
+    last_used_at: datetime | None
+
+
+def ts(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+class Contender:
+    name: str
+
+    def batch(self, tenant_id: str) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def fetch(self, skill_id: str) -> Any:
+        raise NotImplementedError
+
+    def canon(self, result: Any) -> Canon:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class SkilldbContender(Contender):
+    name = "skilldb"
+
+    def __init__(self, conninfo: str) -> None:
+        self.conn = app_connect(conninfo)
+
+    def batch(self, tenant_id: str) -> AbstractContextManager[Any]:
+        return skilldb.tenant(self.conn, tenant_id)
+
+    def fetch(self, skill_id: str) -> Any:
+        return skilldb.get_skill_with_relations(self.conn, skill_id)
+
+    def canon(self, r: Any) -> Canon:
+        return Canon(
+            id=r.id,
+            author_id=r.author.id if r.author else None,
+            author_email=r.author.email if r.author else None,
+            version_ids=[v.id for v in r.versions],
+            version_numbers=[v.version for v in r.versions],
+            version_hashes=[v.content_hash for v in r.versions],
+            published_id=r.published_version.id if r.published_version else None,
+            draft_id=r.draft_version.id if r.draft_version else None,
+            rating_ids=[x.id for x in r.ratings],
+            rating_values=[x.rating for x in r.ratings],
+            rating_user_emails=[x.user.email for x in r.ratings],
+            total_uses=r.usage.total_uses,
+            average_rating=r.average_rating,
+            last_used_at=r.usage.last_used_at,
+        )
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class FloorContender(SkilldbContender):
+    """The same SQL text, plain psycopg, prepared, default tuple rows (json parsed by psycopg)."""
+
+    name = "psycopg floor (same SQL)"
+
+    def __init__(self, conninfo: str) -> None:
+        super().__init__(conninfo)
+        self.sql = sql_of("get_skill_with_relations")
+        self.col: dict[str, int] = {}
+
+    def fetch(self, skill_id: str) -> Any:
+        return self.conn.execute(self.sql, {"skill_id": skill_id}, prepare=True).fetchone()
+
+    def canon(self, r: Any) -> Canon:
+        if not self.col:
+            cur = self.conn.execute(self.sql, {"skill_id": r[0]})
+            self.col = {c.name: i for i, c in enumerate(cur.description or ())}
+            cur.fetchall()
+        c = self.col
+        author, versions, ratings, usage = r[c["author"]], r[c["versions"]], r[c["ratings"]], r[c["usage"]]
+        pub, draft = r[c["published_version"]], r[c["draft_version"]]
+        return Canon(
+            id=r[c["id"]],
+            author_id=author["id"] if author else None,
+            author_email=author["email"] if author else None,
+            version_ids=[v["id"] for v in versions],
+            version_numbers=[v["version"] for v in versions],
+            version_hashes=[v["content_hash"] for v in versions],
+            published_id=pub["id"] if pub else None,
+            draft_id=draft["id"] if draft else None,
+            rating_ids=[x["id"] for x in ratings],
+            rating_values=[x["rating"] for x in ratings],
+            rating_user_emails=[x["user"]["email"] for x in ratings],
+            total_uses=usage["total_uses"],
+            average_rating=r[c["average_rating"]],
+            last_used_at=ts(usage["last_used_at"]),
+        )
+
+
+class NaiveContender(SkilldbContender):
+    """One query per relation, dict rows; rating users one query each (N+1) or one ``= ANY`` query."""
+
+    USER = "SELECT id, tenant_id, email, name, created_at FROM users WHERE id = %s"
+    VERSION_COLS = (
+        "id, tenant_id, skill_id, version, content_url, content_hash, content_type, name, description, "
+        "metadata, created_by, created_at"
+    )
+
+    def __init__(self, conninfo: str, users_in_one_query: bool) -> None:
+        super().__init__(conninfo)
+        self.users_in_one_query = users_in_one_query
+        self.name = "naive psycopg (users: 1 IN query)" if users_in_one_query else "naive psycopg (users: N+1)"
+        self.cur = self.conn.cursor(row_factory=dict_row)
+
+    def fetch(self, skill_id: str) -> Any:
+        cur = self.cur
+        skill = cur.execute(
+            "SELECT id, tenant_id, author_id, name, slug, description, category, published_version_id, "
+            "draft_version_id, latest_version, total_uses, average_rating, created_at, updated_at "
+            "FROM skills WHERE id = %s",
+            (skill_id,),
+        ).fetchone()
+        if skill is None:
+            return None
+        skill["author"] = (
+            cur.execute(self.USER, (skill["author_id"],)).fetchone() if skill["author_id"] is not None else None
+        )
+        skill["versions"] = cur.execute(
+            f"SELECT {self.VERSION_COLS} FROM skill_versions WHERE skill_id = %s ORDER BY version DESC", (skill_id,)
+        ).fetchall()
+        for key in ("published_version", "draft_version"):
+            vid = skill[f"{key}_id"]
+            skill[key] = (
+                cur.execute(f"SELECT {self.VERSION_COLS} FROM skill_versions WHERE id = %s", (vid,)).fetchone()
+                if vid is not None
+                else None
+            )
+        ratings = cur.execute(
+            "SELECT id, tenant_id, skill_id, user_id, rating, comment, hours_saved_estimate, created_at "
+            "FROM ratings WHERE skill_id = %s ORDER BY created_at DESC, id",
+            (skill_id,),
+        ).fetchall()
+        if self.users_in_one_query:
+            users = cur.execute(
+                "SELECT id, tenant_id, email, name, created_at FROM users WHERE id = ANY(%s)",
+                ([r["user_id"] for r in ratings],),
+            ).fetchall()
+            by_id = {u["id"]: u for u in users}
+            for r in ratings:
+                r["user"] = by_id.get(r["user_id"])
+        else:
+            for r in ratings:
+                r["user"] = cur.execute(self.USER, (r["user_id"],)).fetchone()
+        skill["ratings"] = ratings
+        last = cur.execute("SELECT max(created_at) AS last_used_at FROM usage_events WHERE skill_id = %s", (skill_id,))
+        skill["usage"] = {"total_uses": skill["total_uses"], "last_used_at": last.fetchone()["last_used_at"]}  # type: ignore[index]
+        return skill
+
+    def canon(self, r: Any) -> Canon:
+        return Canon(
+            id=r["id"],
+            author_id=r["author"]["id"] if r["author"] else None,
+            author_email=r["author"]["email"] if r["author"] else None,
+            version_ids=[v["id"] for v in r["versions"]],
+            version_numbers=[v["version"] for v in r["versions"]],
+            version_hashes=[v["content_hash"] for v in r["versions"]],
+            published_id=r["published_version"]["id"] if r["published_version"] else None,
+            draft_id=r["draft_version"]["id"] if r["draft_version"] else None,
+            rating_ids=[x["id"] for x in r["ratings"]],
+            rating_values=[x["rating"] for x in r["ratings"]],
+            rating_user_emails=[x["user"]["email"] for x in r["ratings"]],
+            total_uses=r["usage"]["total_uses"],
+            average_rating=r["average_rating"],
+            last_used_at=r["usage"]["last_used_at"],
+        )
+
+
+class SqlalchemyContender(Contender):
+    """SQLAlchemy 2 ORM on one pooled connection, SET ROLE on connect, tenant bound per transaction."""
+
+    def __init__(self, conninfo: str, strategy: str) -> None:
+        self.engine: Engine = create_engine(sqlalchemy_url(conninfo), pool_size=1, max_overflow=0)
+
+        @event.listens_for(self.engine, "connect")
+        def _as_app_role(dbapi_connection: Any, _record: Any) -> None:
+            with dbapi_connection.cursor() as cur:
+                cur.execute(f"SET ROLE {APP_ROLE}")
+            dbapi_connection.commit()
+
+        self.session: Session | None = None
+        self.bind_tenant = text("SELECT set_config('app.current_tenant_id', :t, true)")
+        self.last_used = select(func.max(OrmUsageEvent.created_at)).where(OrmUsageEvent.skill_id == bindparam("sid"))
+        self.use(strategy)
+
+    def use(self, strategy: str) -> None:
+        options, usage_in_main = SA_STRATEGIES[strategy]
+        self.strategy = strategy
+        self.name = "SQLAlchemy ORM"
+        self.usage_in_main = usage_in_main
+        entities: list[Any] = [OrmSkill, LAST_USED] if usage_in_main else [OrmSkill]
+        # built once, parameterised: SQLAlchemy's statement cache then skips recompiling
+        self.stmt = select(*entities).options(*options).where(OrmSkill.id == bindparam("sid"))
+
+    @contextmanager
+    def batch(self, tenant_id: str) -> Iterator[None]:
+        with Session(self.engine) as session, session.begin():
+            session.execute(self.bind_tenant, {"t": tenant_id})
+            self.session = session
+            yield
+        self.session = None
+
+    def fetch(self, skill_id: str) -> Any:
+        session = self.session
+        assert session is not None
+        params = {"sid": skill_id}
+        row = session.execute(self.stmt, params).unique().one_or_none()
+        if row is None:
+            session.expunge_all()
+            return None
+        skill = row[0]
+        last_used = row[1] if self.usage_in_main else session.execute(self.last_used, params).scalar()
+        # touch every relation (lazy="raise" would fail here if one were not loaded)
+        _ = skill.author, skill.published_version, skill.draft_version, skill.versions
+        for rating in skill.ratings:
+            _ = rating.user
+        # a request's session ends here: no identity-map hits for the next skill's users
+        session.expunge_all()
+        return skill, last_used
+
+    def canon(self, result: Any) -> Canon:
+        s, last_used = result
+        return Canon(
+            id=s.id,
+            author_id=s.author.id if s.author else None,
+            author_email=s.author.email if s.author else None,
+            version_ids=[v.id for v in s.versions],
+            version_numbers=[v.version for v in s.versions],
+            version_hashes=[v.content_hash for v in s.versions],
+            published_id=s.published_version.id if s.published_version else None,
+            draft_id=s.draft_version.id if s.draft_version else None,
+            rating_ids=[x.id for x in s.ratings],
+            rating_values=[x.rating for x in s.ratings],
+            rating_user_emails=[x.user.email for x in s.ratings],
+            total_uses=s.total_uses,
+            average_rating=s.average_rating,
+            last_used_at=last_used,
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def run_calls(contender: Contender, tenant_id: str, ids: Sequence[str]) -> list[int]:
+    """Time each call; the tenant is bound once per BATCH calls (outside the timed region)."""
+    times: list[int] = []
+    clock = time.perf_counter_ns
+    fetch = contender.fetch
+    for batch in chunks(ids, BATCH):
+        with contender.batch(tenant_id):
+            for sid in batch:
+                t0 = clock()
+                result = fetch(sid)
+                t1 = clock()
+                times.append(t1 - t0)
+                if result is None:
+                    raise SystemExit(f"{contender.name}: skill {sid} not found")
+    return times
+
+
+def run_interleaved(contenders: Sequence[Contender], tenant_id: str, ids: Sequence[str]) -> dict[str, list[int]]:
+    """All contenders over ``ids``, batch by batch, rotating who goes first."""
+    times: dict[str, list[int]] = {c.name: [] for c in contenders}
+    for i, batch in enumerate(chunks(ids, BATCH)):
+        k = i % len(contenders)
+        for c in [*contenders[k:], *contenders[:k]]:
+            times[c.name] += run_calls(c, tenant_id, batch)
+    return times
+
+
+def verify(contenders: Sequence[Contender], tenant_id: str, ids: Sequence[str], data: SmallSet) -> None:
+    """Each contender returns what skilldb returns, and skilldb returns what was loaded."""
+    reference = contenders[0]
+    for sid in ids:
+        results = {}
+        for c in contenders:
+            with c.batch(tenant_id):
+                results[c.name] = c.canon(c.fetch(sid))
+        ref = results[reference.name]
+        exp = data.expected[sid]
+        loaded = Canon(
+            id=sid,
+            author_id=exp.author_id,
+            author_email=ref.author_email,
+            version_ids=exp.version_ids,
+            version_numbers=list(range(VERSIONS_PER_SKILL, 0, -1)),
+            version_hashes=ref.version_hashes,
+            published_id=exp.published_id,
+            draft_id=exp.draft_id,
+            rating_ids=ref.rating_ids,
+            rating_values=ref.rating_values,
+            rating_user_emails=ref.rating_user_emails,
+            total_uses=exp.total_uses,
+            average_rating=exp.average_rating,
+            last_used_at=exp.last_used_at,
+        )
+        if ref != loaded or set(ref.rating_ids) != exp.rating_ids:
+            raise SystemExit(f"verify: skilldb returned\n  {ref}\nfor {sid}, but the load put in\n  {exp}")
+        for name, got in results.items():
+            if got != ref:
+                raise SystemExit(f"verify: {name} disagrees with skilldb for {sid}:\n  {got}\n  {ref}")
+
+
+def interesting_ids(data: SmallSet, rng: random.Random, n: int) -> list[str]:
+    """A few random ids plus ones with no author, no published version, a draft."""
+    picked = rng.sample(data.skill_ids, min(n, len(data.skill_ids)))
+    for want in (
+        lambda e: e.author_id is None,
+        lambda e: e.published_id is None,
+        lambda e: e.draft_id is not None,
+    ):
+        picked += [sid for sid, e in data.expected.items() if want(e)][:2]
+    return picked
+
+
+def bench_nested(conninfo: str, data: SmallSet, args: argparse.Namespace) -> None:
+    rng = random.Random(f"{args.seed}:ids")
+    ids = [rng.choice(data.skill_ids) for _ in range(args.calls)]
+    tid = data.tenant_id
+    log(f"\n== get_skill_with_relations: {len(ids)} random skill ids, each contender on its own connection ==")
+
+    sa = SqlalchemyContender(conninfo, next(iter(SA_STRATEGIES)))
+    contenders: list[Contender] = [
+        SkilldbContender(conninfo),
+        FloorContender(conninfo),
+        sa,
+        NaiveContender(conninfo, users_in_one_query=False),
+        NaiveContender(conninfo, users_in_one_query=True),
+    ]
+    try:
+        # every SQLAlchemy strategy must load the same data, then the fastest one is timed
+        check_ids = interesting_ids(data, rng, 20)
+        sample = ids[: min(len(ids), 400)]
+        strategy_stats = {}
+        for strategy in SA_STRATEGIES:
+            sa.use(strategy)
+            verify([contenders[0], sa], tid, check_ids, data)
+            run_calls(sa, tid, sample)  # warm-up
+            strategy_stats[strategy] = Stats.of(run_calls(sa, tid, sample))
+        best = min(strategy_stats, key=lambda s: strategy_stats[s].median_us)
+        sa.use(best)
+        log(f"\nSQLAlchemy loader strategies ({len(sample)} calls each, after a warm-up; fastest is timed below):")
+        log(
+            table(
+                ["strategy", "median us", "p95 us"],
+                [
+                    [("* " if s == best else "  ") + s, f"{st.median_us:.0f}", f"{st.p95_us:.0f}"]
+                    for s, st in strategy_stats.items()
+                ],
+            )
+        )
+
+        verify(contenders, tid, check_ids, data)
+        log(f"\nverified: every contender returns what skilldb returns (and what was loaded) for {len(check_ids)} ids")
+
+        for c in contenders:  # warm-up pass: prepared statements, caches, buffers
+            run_calls(c, tid, ids)
+        times = run_interleaved(contenders, tid, ids)
+        stats = {name: Stats.of(ns) for name, ns in times.items()}
+        floor = stats[contenders[1].name]
+        rows = []
+        for c in contenders:
+            st = stats[c.name]
+            rows.append(
+                [
+                    c.name,
+                    f"{st.median_us:.0f}",
+                    f"{st.p95_us:.0f}",
+                    f"{st.ops:.0f}",
+                    f"{st.median_us / floor.median_us:.2f}x",
+                    f"{st.p95_us / floor.p95_us:.2f}x",
+                ]
+            )
+        log(f"\nper call, {len(ids)} calls each ({BATCH} per tenant-bound transaction, binding not timed):")
+        log(table(["contender", "median us", "p95 us", "ops/s", "vs floor (med)", "vs floor (p95)"], rows))
+        sk, sa_st = stats["skilldb"], stats[sa.name]
+        ratio_floor = sk.median_us / floor.median_us
+        ratio_sa = sa_st.median_us / sk.median_us
+        log(f"SQLAlchemy strategy timed: {sa.strategy}")
+        log(
+            f"skilldb / psycopg floor (median): {ratio_floor:.2f}x  "
+            f"[claim <= 1.15x: {'MET' if ratio_floor <= 1.15 else 'NOT MET'}]"
+        )
+        log(
+            f"SQLAlchemy / skilldb (median): {ratio_sa:.2f}x  "
+            f"(p95 {sa_st.p95_us / sk.p95_us:.2f}x)  [claim >= 3x: {'MET' if ratio_sa >= 3 else 'NOT MET'}]"
+        )
+        mapping_breakdown(contenders[0], tid, ids, sk, floor)
+        if args.profile:
+            profile_skilldb(contenders[0], tid, ids)
+    finally:
+        for c in contenders:
+            c.close()
+
+
+def mapping_breakdown(c: Contender, tenant_id: str, ids: Sequence[str], sk: Stats, floor: Stats) -> None:
+    """How much of skilldb's time over the floor is SkillWithRelations.from_row on the fetched row."""
+    assert isinstance(c, SkilldbContender)
+    query = sql_of("get_skill_with_relations")
+    rows = []
+    with c.batch(tenant_id), c.conn.cursor(row_factory=dict_row) as cur:
+        for sid in ids:
+            rows.append(cur.execute(query, {"skill_id": sid}, prepare=True).fetchone())
+    from_row = skilldb.SkillWithRelations.from_row
+    for row in rows:  # warm-up
+        from_row(row)
+    clock = time.perf_counter_ns
+    ns = []
+    for row in rows:
+        t0 = clock()
+        from_row(row)
+        ns.append(clock() - t0)
+    mapping = Stats.of(ns)
+    log(
+        f"skilldb mapping alone (SkillWithRelations.from_row of a fetched row): median {mapping.median_us:.0f} us, "
+        f"p95 {mapping.p95_us:.0f} us; skilldb - floor (medians): {sk.median_us - floor.median_us:.0f} us"
+    )
+
+
+def profile_skilldb(c: Contender, tenant_id: str, ids: Sequence[str]) -> None:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run_calls(c, tenant_id, ids)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
+    log("\ncProfile of the skilldb contender (by own time):\n" + out.getvalue())
+
+
+# --------------------------------------------------------------------------------------------
+# keyset pages
+
+
+def page_key(order: str, item: Any) -> Any:
+    if order == "created_at":
+        return item.created_at
+    if order == "total_uses":
+        return item.total_uses
+    return item.average_rating or 0
+
+
+def page_params(order: str, cursor: str | None) -> dict[str, Any]:
+    """The exact parameters skilldb sends for this page (its internal call builder: cursor decoding,
+    first-page key and the one extra row that tells whether another page follows)."""
+    return dict(_list_skills_with_relations(order, PAGE_SIZE, cursor).params)
+
+
+def cursor_at(conninfo: str, tenant_id: str, order: str, offset: int) -> str | None:
+    """A cursor that starts the list after row ``offset`` (found by the superuser, once, with OFFSET)."""
+    key = {"created_at": "created_at", "total_uses": "total_uses", "average_rating": "coalesce(average_rating, 0)"}
+    with psycopg.connect(conninfo) as conn:
+        row = conn.execute(
+            f"SELECT id, created_at, total_uses, average_rating FROM skills WHERE tenant_id = %s "
+            f"ORDER BY {key[order]} DESC, id DESC OFFSET %s LIMIT 1",
+            (tenant_id, offset),
+        ).fetchone()
+    if row is None:
+        return None
+    item = SimpleNamespace(
+        id=row[0], created_at=row[1], total_uses=row[2], average_rating=row[3], rating_sort_key=row[3] or 0
+    )
+    # skilldb's own (internal) encoder, so the cursor is exactly what a page would return
+    return _encode_cursor(order, item)  # type: ignore[arg-type]
+
+
+def walk(
+    conn: psycopg.Connection[Any],
+    tenant_id: str,
+    order: str,
+    after: str | None,
+    pages: int,
+    budget_s: float = math.inf,
+) -> tuple[list[int], list[str | None]]:
+    """Follow ``pages`` pages from ``after``: per-page times and the cursor each page started from.
+
+    Stops early once ``budget_s`` seconds are spent, so that pathologically slow pages do
+    not stall the run (at least one page is timed). Checks the keyset order on the way
+    (every id once, (key, id) strictly decreasing).
+    """
+    deadline = time.perf_counter() + budget_s
+    times: list[int] = []
+    cursors: list[str | None] = []
+    clock = time.perf_counter_ns
+    seen: set[str] = set()
+    last: tuple[Any, str] | None = None
+    cursor = after
+    while len(times) < pages and time.perf_counter() < deadline:
+        with skilldb.tenant(conn, tenant_id):
+            for _ in range(min(PAGE_BATCH, pages - len(times))):
+                if time.perf_counter() >= deadline:
+                    break
+                cursors.append(cursor)
+                t0 = clock()
+                page = skilldb.list_skills_with_relations(conn, order_by=order, limit=PAGE_SIZE, after=cursor)
+                times.append(clock() - t0)
+                for item in page.items:
+                    here = (page_key(order, item), item.id)
+                    if item.id in seen or (last is not None and not here < last):
+                        raise SystemExit(f"pages by {order}: {here} after {last} (duplicate or out of order)")
+                    seen.add(item.id)
+                    last = here
+                cursor = page.next_cursor
+                if cursor is None:
+                    return times, cursors
+    return times, cursors
+
+
+def sql_pages(conn: psycopg.Connection[Any], tenant_id: str, order: str, cursors: Sequence[str | None]) -> list[int]:
+    """The same pages as plain psycopg running the same SQL (prepared, tuple rows): the SQL's own cost."""
+    query = sql_of(f"list_skills_with_relations_by_{order}")
+    params = [page_params(order, cursor) for cursor in cursors]
+    times = []
+    clock = time.perf_counter_ns
+    for batch in chunks(params, PAGE_BATCH):
+        with skilldb.tenant(conn, tenant_id):
+            for p in batch:
+                t0 = clock()
+                conn.execute(query, p, prepare=True).fetchall()
+                times.append(clock() - t0)
+    return times
+
+
+def first_pages(conn: psycopg.Connection[Any], tenant_id: str, order: str, reps: int) -> list[int]:
+    times = []
+    clock = time.perf_counter_ns
+    for batch in chunks(range(reps), PAGE_BATCH):
+        with skilldb.tenant(conn, tenant_id):
+            for _ in batch:
+                t0 = clock()
+                skilldb.list_skills_with_relations(conn, order_by=order, limit=PAGE_SIZE)
+                times.append(clock() - t0)
+    return times
+
+
+@dataclass
+class PageResult:
+    """skilldb page times and the bare SQL's for: page 1, pages 100-199 from the top, 100 pages from the middle."""
+
+    first: Stats
+    first_sql: Stats
+    deep: Stats | None = None
+    deep_sql: Stats | None = None
+    middle: Stats | None = None
+    middle_sql: Stats | None = None
+
+
+def bench_pages(conninfo: str, tenant_id: str, n_skills: int) -> tuple[dict[str, PageResult], str]:
+    """Page timings per order, and which plans the server's plan cache used for the prepared page queries.
+
+    The walk from the middle gets a time budget (MIDDLE_BUDGET_S): if those pages are slow, fewer are timed.
+    """
+    results = {}
+    with app_connect(conninfo) as conn:
+        for order in ORDERS:
+            first_pages(conn, tenant_id, order, 10)  # warm-up
+            first_sql = Stats.of(sql_pages(conn, tenant_id, order, [None] * 50))
+            result = PageResult(Stats.of(first_pages(conn, tenant_id, order, 50)), first_sql)
+            walk(conn, tenant_id, order, None, 200)  # warm-up
+            top, cursors = walk(conn, tenant_id, order, None, 200)
+            if len(top) > 100:
+                result.deep = Stats.of(top[100:])
+                result.deep_sql = Stats.of(sql_pages(conn, tenant_id, order, cursors[100:]))
+            mid_cursor = cursor_at(conninfo, tenant_id, order, n_skills // 2)
+            if mid_cursor is not None:
+                walk(conn, tenant_id, order, mid_cursor, 5, MIDDLE_BUDGET_S / 4)  # warm-up
+                times, cursors = walk(conn, tenant_id, order, mid_cursor, 100, MIDDLE_BUDGET_S)
+                result.middle = Stats.of(times)
+                result.middle_sql = Stats.of(sql_pages(conn, tenant_id, order, cursors))
+            results[order] = result
+        counts = {order: [0, 0] for order in ORDERS}
+        for statement, generic, custom in conn.execute(
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
+        ):
+            for order, marker in (
+                ("created_at", "ORDER BY created_at DESC"),
+                ("total_uses", "ORDER BY total_uses DESC"),
+                ("average_rating", "ORDER BY coalesce(average_rating, 0) DESC"),
+                ("average_rating", "ORDER BY rating_sort_key DESC"),
+            ):
+                if marker in statement:
+                    counts[order][0] += custom
+                    counts[order][1] += generic
+        plans = [f"{order} {custom}/{generic}" for order, (custom, generic) in counts.items()]
+    return results, ", ".join(plans)
+
+
+def fmt_stats(st: Stats | None, sql_st: Stats | None, count: bool = False) -> list[str]:
+    if st is None or sql_st is None:
+        return ["-"] * (4 if count else 3)
+    cells = [f"{st.median_us:.0f}", f"{st.p95_us:.0f}", f"{sql_st.median_us:.0f}"]
+    return [*cells, str(st.n)] if count else cells
+
+
+def print_pages(results: dict[str, dict[str, PageResult]], sizes: dict[str, int], plans: dict[str, str]) -> None:
+    log(f"\n== list_skills_with_relations: pages of {PAGE_SIZE}, microseconds per page ==")
+    log("first: page 1 (50 calls); deep: pages 100-199 following next_cursor from the top; middle: up to 100")
+    log(f"pages following next_cursor from row n/2 (as many as fit in {MIDDLE_BUDGET_S:.0f} s: see pages).")
+    log("med/p95: skilldb; sql: median of the same SQL and parameters run by plain psycopg (prepared, tuple")
+    log("rows), i.e. without skilldb's mapping to dataclasses.")
+    rows = []
+    for label, by_order in results.items():
+        for order, r in by_order.items():
+            rows.append(
+                [
+                    f"{label} ({sizes[label]:,})",
+                    order,
+                    *fmt_stats(r.first, r.first_sql),
+                    *fmt_stats(r.deep, r.deep_sql),
+                    *fmt_stats(r.middle, r.middle_sql, count=True),
+                ]
+            )
+    headers = ["data set (skills)", "order_by", "first med", "p95", "sql", "deep med", "p95", "sql"]
+    log(table([*headers, "middle med", "p95", "sql", "pages"], rows, "ll" + "r" * 10))
+    log("plans the server chose for the prepared page statements (custom / generic executions):")
+    for label, text in plans.items():
+        log(f"  {label}: {text}")
+
+
+def print_ratios(small: dict[str, PageResult], large: dict[str, PageResult], label: str) -> None:
+    rows = []
+    worst = 0.0
+    for order in ORDERS:
+        cells = [order]
+        for part in ("first", "deep", "middle"):
+            a, b = getattr(small[order], part), getattr(large[order], part)
+            a_sql, b_sql = getattr(small[order], f"{part}_sql"), getattr(large[order], f"{part}_sql")
+            if a is None or b is None:
+                cells.append("-")
+                continue
+            ratio = b.median_us / a.median_us
+            worst = max(worst, ratio)
+            cells.append(f"{ratio:.2f}x (p95 {b.p95_us / a.p95_us:.2f}x, sql {b_sql.median_us / a_sql.median_us:.2f}x)")
+        rows.append(cells)
+    log(f"\npage time ratio, large / {label} (skilldb median; p95 and bare-SQL median in brackets):")
+    log(table(["order_by", "first", "deep", "middle"], rows))
+    log(f"worst skilldb median ratio {worst:.2f}x  [claim <= 2x: {'MET' if worst <= 2 else 'NOT MET'}]")
+
+
+# --------------------------------------------------------------------------------------------
+# EXPLAIN of a deep page
+
+
+def plan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", ()):
+        yield from plan_nodes(child)
+
+
+def check_plan(plan: dict[str, Any], order: str, limit: int) -> tuple[bool, str]:
+    """Index scan on skills_<order>_idx with the keyset as index condition, no big Sort, no Seq Scan."""
+    nodes = list(plan_nodes(plan["Plan"]))
+    index = f"skills_{order}_idx"
+    scans = [n for n in nodes if n.get("Index Name") == index]
+    seq = [n for n in nodes if n["Node Type"] == "Seq Scan" and n.get("Relation Name") == "skills"]
+    big_sorts = [
+        n
+        for n in nodes
+        if n["Node Type"] in ("Sort", "Incremental Sort")
+        and sum(c.get("Actual Rows", 0) * c.get("Actual Loops", 1) for c in n.get("Plans", ())) > limit
+    ]
+    notes = []
+    ok = bool(scans) and not seq and not big_sorts
+    if scans:
+        s = scans[0]
+        cond = s.get("Index Cond", "")
+        keyset_in_cond = "ROW(" in cond.upper() or "<" in cond
+        read = s.get("Actual Rows", 0) + s.get("Rows Removed by Filter", 0)
+        ok = ok and keyset_in_cond and read <= limit * 2
+        notes.append(
+            f"{s['Node Type']} using {index} (index cond: {cond}; filter: {s.get('Filter', '-')}; "
+            f"rows read {read:.0f}, removed by filter {s.get('Rows Removed by Filter', 0):.0f})"
+        )
+        if not keyset_in_cond:
+            notes.append("the keyset comparison is NOT an index condition")
+    else:
+        notes.append(f"no scan of {index}")
+    if seq:
+        notes.append("Seq Scan on skills")
+    for n in big_sorts:
+        notes.append(f"{n['Node Type']} of {sum(c.get('Actual Rows', 0) for c in n.get('Plans', ())):.0f} rows")
+    top = plan["Plan"]
+    notes.append(
+        f"execution {plan.get('Execution Time', 0):.2f} ms, planning {plan.get('Planning Time', 0):.2f} ms, "
+        f"shared buffers hit {top.get('Shared Hit Blocks', 0)} read {top.get('Shared Read Blocks', 0)}"
+    )
+    return ok, "; ".join(notes)
+
+
+def explain_deep_pages(conninfo: str, tenant_id: str, n_skills: int) -> bool:
+    """EXPLAIN (ANALYZE, BUFFERS) of the page after row n/2, as skilldb_app with the tenant bound."""
+    log(f"\n== EXPLAIN (ANALYZE, BUFFERS) of a deep page (after row {n_skills // 2:,} of {n_skills:,}) ==")
+    all_ok = True
+    with app_connect(conninfo) as conn:
+        for order in ORDERS:
+            cursor = cursor_at(conninfo, tenant_id, order, n_skills // 2)
+            assert cursor is not None
+            params = page_params(order, cursor)
+            after_key, after_id, limit = params["after_key"], params["after_id"], params["limit"]
+            query = sql_of(f"list_skills_with_relations_by_{order}")
+            # the same query as a server-side prepared statement ($n parameters) for the generic plan
+            prepared = (
+                query.replace("%(after_key)s", "$1")
+                .replace("%(after_id)s", "$2")
+                .replace("%(limit)s", "$3")
+                .replace("%%", "%")
+            )
+            execute = sql.SQL("EXECUTE bench_deep_page({}, {}, {})").format(
+                sql.Literal(after_key), sql.Literal(after_id), sql.Literal(limit)
+            )
+            for kind in ("custom plan (one-shot, parameters known)", "generic plan (prepared, plan_cache_mode)"):
+                with skilldb.tenant(conn, tenant_id):
+                    if kind.startswith("custom"):
+                        plan_text = conn.execute(f"EXPLAIN (ANALYZE, BUFFERS) {query}", params).fetchall()
+                        plan_json = conn.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {query}", params).fetchone()
+                    else:
+                        conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+                        conn.execute(f"PREPARE bench_deep_page AS {prepared}")
+                        plan_text = conn.execute(sql.SQL("EXPLAIN (ANALYZE, BUFFERS) ") + execute).fetchall()
+                        plan_json = conn.execute(
+                            sql.SQL("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ") + execute
+                        ).fetchone()
+                        conn.execute("DEALLOCATE bench_deep_page")
+                assert plan_json is not None
+                ok, notes = check_plan(plan_json[0][0], order, limit)
+                all_ok = all_ok and ok
+                log(f"\n-- order_by={order}, {kind}, after_key={after_key!r}, after_id={after_id!r}, limit={limit}")
+                log("\n".join(r[0] for r in plan_text))
+                log(f"CHECK {'OK' if ok else 'FAILED'}: {notes}")
+    return all_ok
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    p.add_argument("--skills", type=int, default=20_000, help="skills of the nested-fetch tenant (default 20000)")
+    p.add_argument("--users", type=int, default=2_000, help="users of each tenant (default 2000)")
+    p.add_argument(
+        "--large-skills", type=int, default=1_000_000, help="skills of the large tenant (default 1000000; 0 skips it)"
+    )
+    p.add_argument("--calls", type=int, default=2_000, help="timed get_skill_with_relations calls per contender")
+    p.add_argument("--seed", type=int, default=20240601, help="random seed of the data and the ids")
+    p.add_argument("--dbname", default="skilldb_bench", help="database to (re)create (default skilldb_bench)")
+    p.add_argument("--data-dir", help="data directory of the embedded server (default: a temporary one)")
+    p.add_argument("--profile", action="store_true", help="also print a cProfile of the skilldb contender")
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    server = get_server(args.data_dir)
+    try:
+        conninfo = fresh_database(server.admin_conninfo, args.dbname)
+        with psycopg.connect(conninfo) as conn:
+            version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
+        log(
+            f"PostgreSQL {version} ({server.description}), database {args.dbname}; Python {platform.python_version()}, "
+            f"psycopg {psycopg.__version__} ({psycopg.pq.__impl__}), SQLAlchemy {sqlalchemy.__version__}, "
+            f"{os.cpu_count()} CPUs"
+        )
+
+        small_tid, large_tid = "bench-small", "bench-large"
+        t0 = time.perf_counter()
+        data = make_small_set(args.seed, args.skills, args.users, small_tid)
+        generated = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        load_small_set(conninfo, data)
+        loaded = time.perf_counter() - t0
+        vacuumed = vacuum_analyze(conninfo)
+        counts = check_load(conninfo, small_tid)
+        probe = data.skills[0]
+        next_version = check_version_trigger(conninfo, small_tid, probe[0], data.users[0][0])
+        if next_version != VERSIONS_PER_SKILL + 1:
+            raise SystemExit(f"version trigger numbered a new version {next_version}, not {VERSIONS_PER_SKILL + 1}")
+        log(
+            f"\nsmall set {small_tid}: {counts} - generated in {generated:.1f} s, COPY {loaded:.1f} s, "
+            f"VACUUM ANALYZE {vacuumed:.1f} s; the re-enabled trigger numbers the next version {next_version}"
+        )
+
+        bench_nested(conninfo, data, args)
+        ids_small = data.skill_ids
+        del data
+
+        page_results, plans = {}, {}
+        page_results["small alone"], plans["small alone"] = bench_pages(conninfo, small_tid, len(ids_small))
+        sizes = {"small alone": len(ids_small)}
+        if args.large_skills > 0:
+            t0 = time.perf_counter()
+            timings = load_large_set(conninfo, args.seed, args.large_skills, args.users, large_tid)
+            timings["VACUUM ANALYZE"] = vacuum_analyze(conninfo)
+            counts = check_load(conninfo, large_tid)
+            log(
+                f"\nlarge set {large_tid}: {counts} - loaded in {time.perf_counter() - t0:.1f} s ("
+                + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
+                + ")"
+            )
+            page_results["large"], plans["large"] = bench_pages(conninfo, large_tid, args.large_skills)
+            page_results["small beside large"], plans["small beside large"] = bench_pages(
+                conninfo, small_tid, len(ids_small)
+            )
+            sizes["large"] = args.large_skills
+            sizes["small beside large"] = len(ids_small)
+        print_pages(page_results, sizes, plans)
+        if args.large_skills > 0:
+            print_ratios(page_results["small alone"], page_results["large"], "small alone")
+            print_ratios(page_results["small beside large"], page_results["large"], "small in the same table")
+            plans_ok = explain_deep_pages(conninfo, large_tid, args.large_skills)
+            verdict = "all OK" if plans_ok else "NOT all OK (see CHECK lines)"
+            log(f"\ndeep-page plans at {args.large_skills:,} skills: {verdict}")
+    finally:
+        server.stop()
+    log(f"\ntotal run time {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
