@@ -14,16 +14,23 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, get_type_hints
 
 import aiosql
+import msgspec
 import psycopg
-from psycopg.rows import BaseRowFactory, kwargs_row
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
+from psycopg.postgres import types as pg_types
+from psycopg.rows import BaseRowFactory
 
 from skilldb.errors import translate_errors
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+#: Type oid of ``json`` (relations of nested fetches are json; ``jsonb`` columns stay dicts).
+JSON_OID = pg_types["json"].oid
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -66,12 +73,14 @@ class Call(Generic[R, T]):
     :param params: exactly the parameters the query declares.
     :param row_factory: psycopg row factory producing ``R`` values.
     :param finish: turns ``(rows, rowcount)`` into the function's result ``T``.
+    :param json_as_bytes: load ``json`` columns as bytes, for :func:`model_row`.
     """
 
     query: str
     params: Mapping[str, Any]
     row_factory: BaseRowFactory[R]
     finish: Callable[[Sequence[R], int], T]
+    json_as_bytes: bool = False
 
 
 def _prepare(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> bool | None:
@@ -87,6 +96,8 @@ def run(conn: psycopg.Connection[Any], call: Call[R, T]) -> T:
     """Execute ``call`` on a sync connection and shape its result (errors translated)."""
     sql = sql_of(call.query)
     with translate_errors(call.params), conn.cursor(row_factory=call.row_factory) as cur:
+        if call.json_as_bytes:
+            cur.adapters.register_loader(JSON_OID, _JsonBytesLoader)
         cur.execute(sql, call.params, prepare=_prepare(conn))
         rows = cur.fetchall() if cur.description is not None else []
         return call.finish(rows, cur.rowcount)
@@ -97,6 +108,8 @@ async def arun(conn: psycopg.AsyncConnection[Any], call: Call[R, T]) -> T:
     sql = sql_of(call.query)
     with translate_errors(call.params):
         async with conn.cursor(row_factory=call.row_factory) as cur:
+            if call.json_as_bytes:
+                cur.adapters.register_loader(JSON_OID, _JsonBytesLoader)
             await cur.execute(sql, call.params, prepare=_prepare(conn))
             rows = await cur.fetchall() if cur.description is not None else []
             return call.finish(rows, cur.rowcount)
@@ -128,7 +141,43 @@ def one_or(error: Callable[[], Exception]) -> Callable[[Sequence[R], int], R]:
     return finish
 
 
-def model_row(cls: Callable[..., T]) -> BaseRowFactory[T]:
-    """Row factory building ``cls.from_row(row_as_dict)`` (nested json relations included)."""
-    from_row: Callable[[Mapping[str, Any]], T] = cls.from_row  # type: ignore[attr-defined]
-    return kwargs_row(lambda **row: from_row(row))
+class _JsonBytesLoader(Loader):
+    """Hands ``json`` values over undecoded, for msgspec to decode into their typed shape."""
+
+    def load(self, data: Buffer) -> bytes:
+        return bytes(data)
+
+
+_DECODERS: dict[type[Any], dict[str, msgspec.json.Decoder[Any]]] = {}
+
+
+def _json_decoders(cls: type[Any]) -> dict[str, msgspec.json.Decoder[Any]]:
+    """A msgspec decoder for each field of ``cls``, by its type annotation (built once per class)."""
+    if cls not in _DECODERS:
+        _DECODERS[cls] = {name: msgspec.json.Decoder(hint) for name, hint in get_type_hints(cls).items()}
+    return _DECODERS[cls]
+
+
+def model_row(cls: type[T]) -> BaseRowFactory[T]:
+    """Row factory for ``...WithRelations`` shapes: plain columns as psycopg loads them, and
+    each ``json`` column decoded by msgspec straight into its field's type (dataclasses,
+    lists, datetimes), without an intermediate dict. Used with ``Call(json_as_bytes=True)``.
+    """
+    decoders = _json_decoders(cls)
+
+    def factory(cursor: Any) -> Callable[[Sequence[Any]], T]:
+        columns = [
+            (c.name, decoders[c.name].decode if c.type_code == JSON_OID else None) for c in cursor.description or ()
+        ]
+
+        def make(values: Sequence[Any]) -> T:
+            return cls(
+                **{
+                    name: value if decode is None or value is None else decode(value)
+                    for (name, decode), value in zip(columns, values, strict=True)
+                }
+            )
+
+        return make
+
+    return factory

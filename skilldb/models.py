@@ -4,19 +4,17 @@ Timestamps are timezone-aware :class:`~datetime.datetime`; ``jsonb`` columns are
 ``dict``; nullable columns are ``X | None``. ``average_rating`` is stars x 100
 (4.5 stars is 450). ``...WithRelations`` shapes carry every column of their row plus
 the named relations: ``None`` for a missing one-relation, ``[]`` for an empty list.
-Nested relations arrive from PostgreSQL as json; :meth:`from_row` turns them into
-these types.
+Nested relations arrive from PostgreSQL as json and are decoded straight into these
+types (msgspec), timestamps included.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import hmac
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Generic, Self, TypeVar
+from typing import Any, Generic, TypeVar
 
 __all__ = [
     "NewRating",
@@ -47,56 +45,8 @@ def sha256_hex(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-class _Row:
-    """Builds a dataclass from a row or a json object, parsing json timestamps."""
-
-    __slots__ = ()
-    _timestamps: ClassVar[frozenset[str]] = frozenset()
-    #: one-relations: field name -> row type, from a json object or null
-    _one: ClassVar[dict[str, type[_Row]]] = {}
-    #: many-relations: field name -> row type, from a json array
-    _many: ClassVar[dict[str, type[_Row]]] = {}
-
-    @classmethod
-    def from_json(cls, obj: Mapping[str, Any] | None) -> Self | None:
-        """The instance for a json object from a nested relation; ``None`` for json null."""
-        if obj is None:
-            return None
-        return cls.from_row(obj)
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Self:
-        """The instance for a row (or json object) holding exactly this shape's columns."""
-        kwargs = dict(row)
-        for name, one in cls._one.items():
-            kwargs[name] = one.from_json(kwargs[name])
-        for name, many in cls._many.items():
-            kwargs[name] = many.list_from_json(kwargs[name])
-        for name in cls._timestamps:
-            value = kwargs.get(name)
-            if isinstance(value, str):
-                kwargs[name] = datetime.fromisoformat(value)
-        return cls(**kwargs)
-
-    @classmethod
-    def list_from_json(cls, items: list[Mapping[str, Any]] | None) -> list[Self]:
-        """Instances for a json array (``[]`` for null or empty)."""
-        return [cls.from_row(item) for item in items or ()]
-
-
-RowT = TypeVar("RowT", bound=_Row)
-
-
-def _timestamps(cls: type[RowT]) -> type[RowT]:
-    """Record which fields of a dataclass are datetimes (its json values need parsing)."""
-    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
-    cls._timestamps = frozenset(f.name for f in fields if "datetime" in str(f.type))
-    return cls
-
-
-@_timestamps
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Tenant(_Row):
+class Tenant:
     """A row of ``tenants``: an organisation using the marketplace."""
 
     id: str
@@ -104,9 +54,8 @@ class Tenant(_Row):
     created_at: datetime
 
 
-@_timestamps
 @dataclass(frozen=True, kw_only=True, slots=True)
-class User(_Row):
+class User:
     """A row of ``users``: a person in one tenant (email unique per tenant, case-insensitively)."""
 
     id: str
@@ -116,9 +65,8 @@ class User(_Row):
     created_at: datetime
 
 
-@_timestamps
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Skill(_Row):
+class Skill:
     """A row of ``skills``.
 
     ``total_uses`` counts usage events; ``average_rating`` is the mean rating in
@@ -143,9 +91,8 @@ class Skill(_Row):
     updated_at: datetime
 
 
-@_timestamps
 @dataclass(frozen=True, kw_only=True, slots=True)
-class SkillVersion(_Row):
+class SkillVersion:
     """A row of ``skill_versions``: an immutable snapshot of a skill's content.
 
     ``version`` counts 1, 2, 3 ... per skill. ``content_url`` is the object-store key,
@@ -190,9 +137,8 @@ class NewSkillVersion:
         return sha256_hex(self.content)
 
 
-@_timestamps
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Rating(_Row):
+class Rating:
     """A row of ``ratings``: one user's 1-5 star rating of a skill.
 
     ``hours_saved_estimate`` is the rater's estimate of hours saved (>= 0), or ``None``.
@@ -219,9 +165,8 @@ class NewRating:
     hours_saved_estimate: int | None = None
 
 
-@_timestamps
 @dataclass(frozen=True, kw_only=True, slots=True)
-class UsageEvent(_Row):
+class UsageEvent:
     """A row of ``usage_events``: one use of a skill; ``skill_id``/``user_id`` ``None`` once deleted."""
 
     id: str
@@ -233,26 +178,21 @@ class UsageEvent(_Row):
     created_at: datetime
 
 
-@_timestamps
 @dataclass(frozen=True, kw_only=True, slots=True)
-class SkillUsage(_Row):
+class SkillUsage:
     """How much a skill is used: ``total_uses`` (the skill's counter) and the newest event's time."""
 
     total_uses: int
     last_used_at: datetime | None
 
 
-@_timestamps
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RatingWithUser(Rating):
     """A :class:`Rating` with the ``user`` who gave it."""
 
     user: User | None
 
-    _one: ClassVar[dict[str, type[_Row]]] = {"user": User}
 
-
-@_timestamps
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SkillWithRelations(Skill):
     """A :class:`Skill` with ``author``, ``versions`` (newest first), ``published_version``,
@@ -265,16 +205,7 @@ class SkillWithRelations(Skill):
     ratings: list[RatingWithUser]
     usage: SkillUsage
 
-    _one: ClassVar[dict[str, type[_Row]]] = {
-        "author": User,
-        "published_version": SkillVersion,
-        "draft_version": SkillVersion,
-        "usage": SkillUsage,
-    }
-    _many: ClassVar[dict[str, type[_Row]]] = {"versions": SkillVersion, "ratings": RatingWithUser}
 
-
-@_timestamps
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SkillListItem(Skill):
     """A :class:`Skill` as listed: with its ``author`` and ``published_version``."""
@@ -282,10 +213,7 @@ class SkillListItem(Skill):
     author: User | None
     published_version: SkillVersion | None
 
-    _one: ClassVar[dict[str, type[_Row]]] = {"author": User, "published_version": SkillVersion}
 
-
-@_timestamps
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SkillVersionWithRelations(SkillVersion):
     """A :class:`SkillVersion` with its ``skill`` and its ``created_by_user``."""
@@ -293,10 +221,7 @@ class SkillVersionWithRelations(SkillVersion):
     skill: Skill | None
     created_by_user: User | None
 
-    _one: ClassVar[dict[str, type[_Row]]] = {"skill": Skill, "created_by_user": User}
 
-
-@_timestamps
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RatingWithRelations(Rating):
     """A :class:`Rating` with its ``skill`` and its ``user``."""
@@ -304,10 +229,7 @@ class RatingWithRelations(Rating):
     skill: Skill | None
     user: User | None
 
-    _one: ClassVar[dict[str, type[_Row]]] = {"skill": Skill, "user": User}
 
-
-@_timestamps
 @dataclass(frozen=True, kw_only=True, slots=True)
 class UsageEventWithRelations(UsageEvent):
     """A :class:`UsageEvent` with its ``skill`` and its ``user`` (``None`` once deleted)."""
@@ -315,10 +237,7 @@ class UsageEventWithRelations(UsageEvent):
     skill: Skill | None
     user: User | None
 
-    _one: ClassVar[dict[str, type[_Row]]] = {"skill": Skill, "user": User}
 
-
-@_timestamps
 @dataclass(frozen=True, kw_only=True, slots=True)
 class UserWithRelations(User):
     """A :class:`User` with the ``skills`` they author, the ``skill_versions`` they created,
@@ -328,13 +247,6 @@ class UserWithRelations(User):
     skill_versions: list[SkillVersion]
     ratings: list[Rating]
     usage_events: list[UsageEvent]
-
-    _many: ClassVar[dict[str, type[_Row]]] = {
-        "skills": Skill,
-        "skill_versions": SkillVersion,
-        "ratings": Rating,
-        "usage_events": UsageEvent,
-    }
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -71,7 +71,9 @@ def _get_skill_version_with_relations(
     version_id: str,
 ) -> Call[SkillVersionWithRelations, SkillVersionWithRelations | None]:
     params = {"version_id": _validate.text("version_id", version_id)}
-    return Call("get_skill_version_with_relations", params, model_row(SkillVersionWithRelations), first)
+    return Call(
+        "get_skill_version_with_relations", params, model_row(SkillVersionWithRelations), first, json_as_bytes=True
+    )
 
 
 def create_skill_version(

@@ -146,7 +146,7 @@ def _pointer(query: str, skill_id: str, version_id: str | None) -> Call[dict[str
     def finish(rows: Sequence[dict[str, Any]], rowcount: int) -> Skill:
         row = rows[0]
         if row["id"] is not None:
-            return Skill.from_row({k: row[k] for k in SKILL_FIELDS})
+            return Skill(**{k: row[k] for k in SKILL_FIELDS})
         if not row["skill_found"]:
             raise NotFound(f"skills: no skill {skill_id!r} in the bound tenant")
         if row["version_skill_id"] is None:
@@ -160,7 +160,7 @@ def _pointer(query: str, skill_id: str, version_id: str | None) -> Call[dict[str
 
 def _get_skill_with_relations(skill_id: str) -> Call[SkillWithRelations, SkillWithRelations | None]:
     params = {"skill_id": _validate.text("skill_id", skill_id)}
-    return Call("get_skill_with_relations", params, model_row(SkillWithRelations), first)
+    return Call("get_skill_with_relations", params, model_row(SkillWithRelations), first, json_as_bytes=True)
 
 
 def _encode_cursor(order_by: str, item: SkillListItem) -> str:
@@ -208,7 +208,9 @@ def _list_skills_with_relations(
 
     # one row more than asked tells whether another page follows
     params = {"after_key": after_key, "after_id": after_id, "limit": limit + 1}
-    return Call(f"list_skills_with_relations_by_{order_by}", params, model_row(SkillListItem), finish)
+    return Call(
+        f"list_skills_with_relations_by_{order_by}", params, model_row(SkillListItem), finish, json_as_bytes=True
+    )
 
 
 def publish_version(conn: psycopg.Connection[Any], skill_id: str, version_id: str) -> Skill:

@@ -17,7 +17,7 @@ def _get_usage_event_with_relations(
     event_id: str,
 ) -> Call[UsageEventWithRelations, UsageEventWithRelations | None]:
     params = {"event_id": _validate.text("event_id", event_id)}
-    return Call("get_usage_event_with_relations", params, model_row(UsageEventWithRelations), first)
+    return Call("get_usage_event_with_relations", params, model_row(UsageEventWithRelations), first, json_as_bytes=True)
 
 
 def get_usage_event_with_relations(conn: psycopg.Connection[Any], event_id: str) -> UsageEventWithRelations | None:

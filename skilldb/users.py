@@ -29,7 +29,7 @@ def _get_user_by_email(email: str) -> Call[User, User | None]:
 
 def _get_user_with_relations(user_id: str) -> Call[UserWithRelations, UserWithRelations | None]:
     params = {"user_id": _validate.text("user_id", user_id)}
-    return Call("get_user_with_relations", params, model_row(UserWithRelations), first)
+    return Call("get_user_with_relations", params, model_row(UserWithRelations), first, json_as_bytes=True)
 
 
 def create_user(conn: psycopg.Connection[Any], *, email: str, name: str | None = None) -> User:
