@@ -83,7 +83,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 
 import skilldb
-from skilldb._sql import sql_of
+from skilldb._sql import JSON_OID, _JsonBytesLoader, model_row, sql_of
 from skilldb.embedded import ensure_database, start_embedded
 from skilldb.skills import ORDERS, _encode_cursor, _list_skills_with_relations
 from skilldb.tenancy import BIND_TENANT_SQL
@@ -1229,25 +1229,27 @@ def bench_nested(conninfo: str, data: SmallSet, args: argparse.Namespace) -> Non
 
 
 def mapping_breakdown(c: Contender, tenant_id: str, ids: Sequence[str], sk: Stats, floor: Stats) -> None:
-    """How much of skilldb's time over the floor is SkillWithRelations.from_row on the fetched row."""
+    """How much of skilldb's time over the floor is turning a fetched row into SkillWithRelations
+    (skilldb's row factory: json relations decoded by msgspec into the dataclasses)."""
     assert isinstance(c, SkilldbContender)
     query = sql_of("get_skill_with_relations")
     rows = []
-    with c.batch(tenant_id), c.conn.cursor(row_factory=dict_row) as cur:
+    with c.batch(tenant_id), c.conn.cursor() as cur:
+        cur.adapters.register_loader(JSON_OID, _JsonBytesLoader)
         for sid in ids:
             rows.append(cur.execute(query, {"skill_id": sid}, prepare=True).fetchone())
-    from_row = skilldb.SkillWithRelations.from_row
+        make = model_row(skilldb.SkillWithRelations)(cur)
     for row in rows:  # warm-up
-        from_row(row)
+        make(row)
     clock = time.perf_counter_ns
     ns = []
     for row in rows:
         t0 = clock()
-        from_row(row)
+        make(row)
         ns.append(clock() - t0)
     mapping = Stats.of(ns)
     log(
-        f"skilldb mapping alone (SkillWithRelations.from_row of a fetched row): median {mapping.median_us:.0f} us, "
+        f"skilldb mapping alone (row factory on a fetched row): median {mapping.median_us:.0f} us, "
         f"p95 {mapping.p95_us:.0f} us; skilldb - floor (medians): {sk.median_us - floor.median_us:.0f} us"
     )
 
