@@ -1,7 +1,7 @@
 """Tenant binding: every statement runs inside a transaction bound to one tenant.
 
 The binding is the transaction-local setting ``app.current_tenant_id``, read by the
-row-level security policies (migrations ``0001``-``0005``). Being transaction-local,
+row-level security policies (``migrations/``). Being transaction-local,
 it ends with the transaction, so a pooled connection never carries it into its next
 checkout.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 from psycopg.pq import TransactionStatus
@@ -22,9 +22,6 @@ __all__ = ["BIND_TENANT_SQL", "atenant", "tenant"]
 
 #: The statement that binds a tenant for the rest of the current transaction.
 BIND_TENANT_SQL = "SELECT set_config('app.current_tenant_id', %s, true)"
-
-C = TypeVar("C", psycopg.Connection[Any], psycopg.AsyncConnection[Any])
-
 
 def _check(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any], tenant_id: str) -> None:
     if not isinstance(tenant_id, str) or not tenant_id.strip():
