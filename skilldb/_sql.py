@@ -82,6 +82,13 @@ class Call(Generic[R, T]):
     finish: Callable[[Sequence[R], int], T]
     json_as_bytes: bool = False
 
+    @classmethod
+    def nested(
+        cls, query: str, params: Mapping[str, Any], model: type[R], finish: Callable[[Sequence[R], int], T]
+    ) -> Call[R, T]:
+        """A call whose rows become ``model`` with their json relations decoded (see :func:`model_row`)."""
+        return cls(query, params, model_row(model), finish, json_as_bytes=True)
+
 
 def _prepare(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> bool | None:
     """Prepare named queries on their first call, unless the connection turned preparation off.
@@ -161,7 +168,7 @@ def _json_decoders(cls: type[Any]) -> dict[str, msgspec.json.Decoder[Any]]:
 def model_row(cls: type[T]) -> BaseRowFactory[T]:
     """Row factory for ``...WithRelations`` shapes: plain columns as psycopg loads them, and
     each ``json`` column decoded by msgspec straight into its field's type (dataclasses,
-    lists, datetimes), without an intermediate dict. Used with ``Call(json_as_bytes=True)``.
+    lists, datetimes), without an intermediate dict. Used through :meth:`Call.nested`.
     """
     decoders = _json_decoders(cls)
 

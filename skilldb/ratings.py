@@ -7,7 +7,7 @@ from typing import Any
 import psycopg
 
 from skilldb import _validate
-from skilldb._sql import Call, first, model_row, run
+from skilldb._sql import Call, first, run
 from skilldb.models import RatingWithRelations
 
 __all__ = ["get_rating_with_relations"]
@@ -15,7 +15,7 @@ __all__ = ["get_rating_with_relations"]
 
 def _get_rating_with_relations(rating_id: str) -> Call[RatingWithRelations, RatingWithRelations | None]:
     params = {"rating_id": _validate.text("rating_id", rating_id)}
-    return Call("get_rating_with_relations", params, model_row(RatingWithRelations), first, json_as_bytes=True)
+    return Call.nested("get_rating_with_relations", params, RatingWithRelations, first)
 
 
 def get_rating_with_relations(conn: psycopg.Connection[Any], rating_id: str) -> RatingWithRelations | None:

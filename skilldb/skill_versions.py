@@ -9,7 +9,7 @@ from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from skilldb import _validate
-from skilldb._sql import Call, every, first, model_row, one_or, run
+from skilldb._sql import Call, every, first, one_or, run
 from skilldb.errors import NotFound
 from skilldb.models import NewSkillVersion, SkillVersion, SkillVersionWithRelations, verify_content
 
@@ -71,9 +71,7 @@ def _get_skill_version_with_relations(
     version_id: str,
 ) -> Call[SkillVersionWithRelations, SkillVersionWithRelations | None]:
     params = {"version_id": _validate.text("version_id", version_id)}
-    return Call(
-        "get_skill_version_with_relations", params, model_row(SkillVersionWithRelations), first, json_as_bytes=True
-    )
+    return Call.nested("get_skill_version_with_relations", params, SkillVersionWithRelations, first)
 
 
 def create_skill_version(

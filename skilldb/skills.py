@@ -13,7 +13,7 @@ import psycopg
 from psycopg.rows import class_row, dict_row
 
 from skilldb import _validate
-from skilldb._sql import Call, every, first, model_row, run, single
+from skilldb._sql import Call, every, first, run, single
 from skilldb.errors import InvalidInput, NotFound
 from skilldb.models import Page, Skill, SkillListItem, SkillWithRelations
 
@@ -160,7 +160,7 @@ def _pointer(query: str, skill_id: str, version_id: str | None) -> Call[dict[str
 
 def _get_skill_with_relations(skill_id: str) -> Call[SkillWithRelations, SkillWithRelations | None]:
     params = {"skill_id": _validate.text("skill_id", skill_id)}
-    return Call("get_skill_with_relations", params, model_row(SkillWithRelations), first, json_as_bytes=True)
+    return Call.nested("get_skill_with_relations", params, SkillWithRelations, first)
 
 
 def _encode_cursor(order_by: str, item: SkillListItem) -> str:
@@ -208,9 +208,7 @@ def _list_skills_with_relations(
 
     # one row more than asked tells whether another page follows
     params = {"after_key": after_key, "after_id": after_id, "limit": limit + 1}
-    return Call(
-        f"list_skills_with_relations_by_{order_by}", params, model_row(SkillListItem), finish, json_as_bytes=True
-    )
+    return Call.nested(f"list_skills_with_relations_by_{order_by}", params, SkillListItem, finish)
 
 
 def publish_version(conn: psycopg.Connection[Any], skill_id: str, version_id: str) -> Skill:

@@ -23,6 +23,7 @@ __all__ = ["BIND_TENANT_SQL", "atenant", "tenant"]
 #: The statement that binds a tenant for the rest of the current transaction.
 BIND_TENANT_SQL = "SELECT set_config('app.current_tenant_id', %s, true)"
 
+
 def _check(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any], tenant_id: str) -> None:
     if not isinstance(tenant_id, str) or not tenant_id.strip():
         raise InvalidInput(f"tenant_id must be a non-empty string, got {tenant_id!r}")

@@ -7,7 +7,7 @@ from typing import Any
 import psycopg
 
 from skilldb import _validate
-from skilldb._sql import Call, first, model_row, run
+from skilldb._sql import Call, first, run
 from skilldb.models import UsageEventWithRelations
 
 __all__ = ["get_usage_event_with_relations"]
@@ -17,7 +17,7 @@ def _get_usage_event_with_relations(
     event_id: str,
 ) -> Call[UsageEventWithRelations, UsageEventWithRelations | None]:
     params = {"event_id": _validate.text("event_id", event_id)}
-    return Call("get_usage_event_with_relations", params, model_row(UsageEventWithRelations), first, json_as_bytes=True)
+    return Call.nested("get_usage_event_with_relations", params, UsageEventWithRelations, first)
 
 
 def get_usage_event_with_relations(conn: psycopg.Connection[Any], event_id: str) -> UsageEventWithRelations | None:

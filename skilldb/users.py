@@ -8,7 +8,7 @@ import psycopg
 from psycopg.rows import class_row
 
 from skilldb import _validate
-from skilldb._sql import Call, first, model_row, run, single
+from skilldb._sql import Call, first, run, single
 from skilldb.models import User, UserWithRelations
 
 __all__ = ["create_user", "get_user", "get_user_by_email", "get_user_with_relations"]
@@ -29,7 +29,7 @@ def _get_user_by_email(email: str) -> Call[User, User | None]:
 
 def _get_user_with_relations(user_id: str) -> Call[UserWithRelations, UserWithRelations | None]:
     params = {"user_id": _validate.text("user_id", user_id)}
-    return Call("get_user_with_relations", params, model_row(UserWithRelations), first, json_as_bytes=True)
+    return Call.nested("get_user_with_relations", params, UserWithRelations, first)
 
 
 def create_user(conn: psycopg.Connection[Any], *, email: str, name: str | None = None) -> User:
