@@ -1,10 +1,33 @@
--- Create tenants and users, the tenant-binding helper, and their row-level security.
+-- Create tenants and users, the tenant-binding helper, the key and timestamp domains, and row-level security.
 --
--- The bound tenant lives in the transaction-local setting app.current_tenant_id
--- (skilldb.tenant() sets it with set_config(..., true)). Policies compare against
--- current_setting(..., true): unset (NULL) or ended ('') binds nothing, so every
--- tenant table reads as empty. Column defaults use current_tenant_id(), which
--- raises SQLSTATE SK001 instead, so an insert without a tenant fails loudly.
+-- skilldb binds a tenant per transaction with SET LOCAL app.current_tenant_id = '<id>'
+-- and also passes that id to every named query as :tenant_id. The policies compare
+-- against current_setting(..., true): unset (NULL) or ended ('') binds nothing, so
+-- every tenant table reads as empty. Column defaults use current_tenant_id(), which
+-- raises SQLSTATE SK001 instead, so an insert from psql without a tenant fails loudly.
+-- Every tenant table's primary key is (tenant_id, id): keys are scoped to the tenant,
+-- as a distributed PostgreSQL (Citus, sharded by tenant_id) requires.
+
+/* Ids and other keys: 1-128 characters, no control characters, no surrounding
+   whitespace (so ' a' and 'a' cannot become two tenants). Keys stay far below the
+   btree row size limit. */
+CREATE DOMAIN key_text AS text
+    CONSTRAINT key_text_valid CHECK (
+        char_length(VALUE) BETWEEN 1 AND 128
+        AND VALUE !~ '[[:cntrl:]]'
+        AND VALUE = btrim(VALUE, E' \t\n\r\f\v\u00a0\u2028\u2029')
+    );
+
+COMMENT ON DOMAIN key_text IS
+    'An id or key: 1-128 characters, no control characters, no leading or trailing whitespace.';
+
+/* Finite times within the range every client's datetime type can hold, whatever the
+   session's time zone ('infinity' or year 10000 would make every read of the row fail). */
+CREATE DOMAIN moment AS timestamptz(3)
+    CONSTRAINT moment_in_range CHECK (VALUE >= '1900-01-01 00:00:00+00' AND VALUE < '9999-12-30 00:00:00+00');
+
+COMMENT ON DOMAIN moment IS
+    'A point in time with millisecond precision, from 1900-01-01 to before 9999-12-30 (UTC); never infinite.';
 
 CREATE FUNCTION current_tenant_id() RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
@@ -15,7 +38,7 @@ BEGIN
         RAISE EXCEPTION 'no tenant is bound to this transaction'
             USING ERRCODE = 'SK001',
                   HINT = 'bind one with skilldb.tenant(conn, tenant_id), '
-                         'or SELECT set_config(''app.current_tenant_id'', <id>, true)';
+                         'or SET LOCAL app.current_tenant_id = ''<id>''';
     END IF;
     RETURN bound;
 END
@@ -25,9 +48,9 @@ COMMENT ON FUNCTION current_tenant_id() IS
     'The tenant bound to this transaction (app.current_tenant_id); raises SQLSTATE SK001 when none is bound.';
 
 CREATE TABLE tenants (
-    id text PRIMARY KEY DEFAULT gen_random_uuid()::text CONSTRAINT tenants_id_not_empty CHECK (id <> ''),
-    name text NOT NULL CONSTRAINT tenants_name_not_empty CHECK (btrim(name) <> ''),
-    created_at timestamptz(3) NOT NULL DEFAULT now()
+    id key_text PRIMARY KEY DEFAULT gen_random_uuid()::text,
+    name text NOT NULL CONSTRAINT tenants_name_valid CHECK (btrim(name) <> '' AND char_length(name) <= 200),
+    created_at moment NOT NULL DEFAULT now()
 );
 
 COMMENT ON TABLE tenants IS 'An organisation using the marketplace; every other table belongs to one tenant.';
@@ -39,18 +62,18 @@ CREATE POLICY tenant_isolation ON tenants AS PERMISSIVE FOR ALL
     WITH CHECK (id = current_setting('app.current_tenant_id', true));
 
 CREATE TABLE users (
-    id text PRIMARY KEY DEFAULT gen_random_uuid()::text,
-    tenant_id text NOT NULL DEFAULT current_tenant_id()
+    tenant_id key_text NOT NULL DEFAULT current_tenant_id()
         REFERENCES tenants (id) ON DELETE CASCADE,
-    email text NOT NULL CONSTRAINT users_email_valid CHECK (email ~ '^[^@[:space:]]+@[^@[:space:]]+$'),
-    name text CONSTRAINT users_name_not_empty CHECK (btrim(name) <> ''),
-    created_at timestamptz(3) NOT NULL DEFAULT now(),
-    CONSTRAINT users_tenant_id_id_key UNIQUE (tenant_id, id)
+    id key_text NOT NULL DEFAULT gen_random_uuid()::text,
+    email text NOT NULL CONSTRAINT users_email_valid
+        CHECK (email ~ '^[^@[:space:]]+@[^@[:space:]]+$' AND char_length(email) <= 254),
+    name text CONSTRAINT users_name_valid CHECK (btrim(name) <> '' AND char_length(name) <= 200),
+    created_at moment NOT NULL DEFAULT now(),
+    CONSTRAINT users_pkey PRIMARY KEY (tenant_id, id)
 );
 
 COMMENT ON TABLE users IS 'A person in one tenant: author of skills, rater, sender of messages.';
-COMMENT ON CONSTRAINT users_tenant_id_id_key ON users IS
-    'Target of the composite (tenant_id, user) foreign keys, so no row can point at another tenant''s user.';
+COMMENT ON COLUMN users.email IS 'At most 254 characters; unique per tenant, ignoring case.';
 
 CREATE UNIQUE INDEX users_tenant_id_email_key ON users (tenant_id, lower(email));
 

@@ -4,6 +4,4 @@ DROP TABLE ratings;
 ALTER TABLE skills
     DROP CONSTRAINT skills_published_version_id_fkey,
     DROP CONSTRAINT skills_draft_version_id_fkey;
-DROP INDEX skills_published_version_id_idx;
-DROP INDEX skills_draft_version_id_idx;
 DROP TABLE skill_versions;

@@ -2,15 +2,17 @@
 -- depends: 0003_create_skill_versions_and_ratings
 
 CREATE TABLE usage_events (
-    id text PRIMARY KEY DEFAULT gen_random_uuid()::text,
-    tenant_id text NOT NULL DEFAULT current_tenant_id()
+    tenant_id key_text NOT NULL DEFAULT current_tenant_id()
         REFERENCES tenants (id) ON DELETE CASCADE,
-    skill_id text,
-    user_id text,
-    tool_name text CONSTRAINT usage_events_tool_name_not_empty CHECK (btrim(tool_name) <> ''),
+    id key_text NOT NULL DEFAULT gen_random_uuid()::text,
+    skill_id key_text,
+    user_id key_text,
+    tool_name text CONSTRAINT usage_events_tool_name_valid
+        CHECK (btrim(tool_name) <> '' AND char_length(tool_name) <= 200),
     metadata jsonb NOT NULL DEFAULT '{}'::jsonb
         CONSTRAINT usage_events_metadata_object CHECK (jsonb_typeof(metadata) = 'object'),
-    created_at timestamptz(3) NOT NULL DEFAULT now(),
+    created_at moment NOT NULL DEFAULT now(),
+    CONSTRAINT usage_events_pkey PRIMARY KEY (tenant_id, id),
     CONSTRAINT usage_events_skill_id_fkey FOREIGN KEY (tenant_id, skill_id)
         REFERENCES skills (tenant_id, id) ON DELETE SET NULL (skill_id),
     CONSTRAINT usage_events_user_id_fkey FOREIGN KEY (tenant_id, user_id)

@@ -2,18 +2,20 @@
 -- depends: 0004_create_usage_events
 
 CREATE TABLE skill_messages (
-    id text PRIMARY KEY DEFAULT gen_random_uuid()::text,
-    tenant_id text NOT NULL DEFAULT current_tenant_id()
+    tenant_id key_text NOT NULL DEFAULT current_tenant_id()
         REFERENCES tenants (id) ON DELETE CASCADE,
-    from_user_id text NOT NULL,
-    to_user_id text NOT NULL,
-    subject_skill_id text NOT NULL,
-    proposed_parent_skill_id text,
-    message text NOT NULL CONSTRAINT skill_messages_message_not_empty CHECK (btrim(message) <> ''),
+    id key_text NOT NULL DEFAULT gen_random_uuid()::text,
+    from_user_id key_text NOT NULL,
+    to_user_id key_text NOT NULL,
+    subject_skill_id key_text NOT NULL,
+    proposed_parent_skill_id key_text,
+    message text NOT NULL CONSTRAINT skill_messages_message_valid
+        CHECK (btrim(message) <> '' AND char_length(message) <= 10000),
     status text NOT NULL DEFAULT 'pending'
         CONSTRAINT skill_messages_status_valid CHECK (status IN ('pending', 'accepted', 'declined')),
-    created_at timestamptz(3) NOT NULL DEFAULT now(),
-    read_at timestamptz(3),
+    created_at moment NOT NULL DEFAULT now(),
+    read_at moment,
+    CONSTRAINT skill_messages_pkey PRIMARY KEY (tenant_id, id),
     CONSTRAINT skill_messages_from_user_id_fkey FOREIGN KEY (tenant_id, from_user_id)
         REFERENCES users (tenant_id, id),
     CONSTRAINT skill_messages_to_user_id_fkey FOREIGN KEY (tenant_id, to_user_id)

@@ -1,7 +1,9 @@
--- ratings: one 1-5 star rating per skill and user. Every query raises SQLSTATE SK001
--- when no tenant is bound.
+-- ratings: one 1-5 star rating per skill and user. The package passes the tenant bound
+-- by skilldb.tenant() as :tenant_id, and every table read is filtered on it, subqueries
+-- included. Row-level security, which reads app.current_tenant_id, is a second wall:
+-- a :tenant_id that differs from the bound tenant matches no row.
 
--- name: get_rating_with_relations(rating_id)^
+-- name: get_rating_with_relations(tenant_id, rating_id)^
 -- The rating with its skill and its user (json, null when absent); no row when there is none.
 SELECT
     r.id, r.tenant_id, r.skill_id, r.user_id, r.rating, r.comment, r.hours_saved_estimate,
@@ -14,7 +16,7 @@ SELECT
                 s.published_version_id, s.draft_version_id, s.latest_version, s.total_uses,
                 s.average_rating, s.created_at, s.updated_at
             FROM skills s
-            WHERE s.tenant_id = r.tenant_id AND s.id = r.skill_id
+            WHERE s.tenant_id = :tenant_id AND s.id = r.skill_id
         ) AS s
     ) AS skill,
     (
@@ -22,8 +24,8 @@ SELECT
         FROM (
             SELECT u.id, u.tenant_id, u.email, u.name, u.created_at
             FROM users u
-            WHERE u.tenant_id = r.tenant_id AND u.id = r.user_id
+            WHERE u.tenant_id = :tenant_id AND u.id = r.user_id
         ) AS u
     ) AS "user"
 FROM ratings r
-WHERE r.tenant_id = current_tenant_id() AND r.id = :rating_id;
+WHERE r.tenant_id = :tenant_id AND r.id = :rating_id;

@@ -1,42 +1,44 @@
--- skills: the marketplace's skills. Rows of other tenants are invisible (row-level
--- security); tenant_id defaults to the bound tenant, and every query raises SQLSTATE
--- SK001 (skilldb.errors.TenantRequired) when no tenant is bound.
+-- skills: the marketplace's skills. The package passes the tenant bound by
+-- skilldb.tenant() as :tenant_id; inserts write it, and every table read or updated is
+-- filtered on it, subqueries included. Row-level security, which reads
+-- app.current_tenant_id, is a second wall: a :tenant_id that differs from the bound
+-- tenant matches no row, and inserting one is refused (skilldb.errors.RowSecurityViolation).
 -- average_rating is stars x 100 (450 is 4.5 stars).
 -- Nested fetches (*_with_relations) return relations as json built in the same
 -- statement. The list is written once per sort key (list_skills_with_relations_by_*):
 -- a sort key chosen by a parameter would defeat the index range scan that keeps
 -- every page, however deep, as fast as the first.
 
--- name: create_skill(author_id, name, slug, description, category)^
+-- name: create_skill(tenant_id, author_id, name, slug, description, category)^
 -- Creates a skill in the bound tenant, with no versions yet, and returns it.
-INSERT INTO skills (author_id, name, slug, description, category)
-VALUES (:author_id, :name, :slug, :description, :category)
+INSERT INTO skills (tenant_id, author_id, name, slug, description, category)
+VALUES (:tenant_id, :author_id, :name, :slug, :description, :category)
 RETURNING
     id, tenant_id, author_id, name, slug, description, category,
     published_version_id, draft_version_id, latest_version, total_uses, average_rating,
     created_at, updated_at;
 
--- name: get_skill(skill_id)^
+-- name: get_skill(tenant_id, skill_id)^
 -- The bound tenant's skill with this id; no row when there is none.
 SELECT
     id, tenant_id, author_id, name, slug, description, category,
     published_version_id, draft_version_id, latest_version, total_uses, average_rating,
     created_at, updated_at
 FROM skills
-WHERE tenant_id = current_tenant_id()
+WHERE tenant_id = :tenant_id
     AND id = :skill_id;
 
--- name: get_skill_by_slug(slug)^
+-- name: get_skill_by_slug(tenant_id, slug)^
 -- The bound tenant's skill with this slug; no row when there is none.
 SELECT
     id, tenant_id, author_id, name, slug, description, category,
     published_version_id, draft_version_id, latest_version, total_uses, average_rating,
     created_at, updated_at
 FROM skills
-WHERE tenant_id = current_tenant_id()
+WHERE tenant_id = :tenant_id
     AND slug = :slug;
 
--- name: list_skills(category, limit)
+-- name: list_skills(tenant_id, category, limit)
 -- The bound tenant's skills, oldest first (ties by id), at most :limit of them;
 -- only those in :category when it is not null.
 SELECT
@@ -44,28 +46,28 @@ SELECT
     published_version_id, draft_version_id, latest_version, total_uses, average_rating,
     created_at, updated_at
 FROM skills
-WHERE tenant_id = current_tenant_id()
+WHERE tenant_id = :tenant_id
     AND (:category::text IS NULL OR category = :category)
 ORDER BY created_at, id
 LIMIT :limit;
 
--- name: publish_version(skill_id, version_id)^
+-- name: publish_version(tenant_id, skill_id, version_id)^
 -- Points the skill's published_version_id at the version and returns the skill, plus
 -- skill_found and version_skill_id so the caller can tell a missing skill, a missing
 -- version and a version of another skill apart (then the skill columns are null).
 WITH target AS (
     SELECT id FROM skills
-    WHERE tenant_id = current_tenant_id() AND id = :skill_id
+    WHERE tenant_id = :tenant_id AND id = :skill_id
 ),
 version AS (
     SELECT skill_id FROM skill_versions
-    WHERE tenant_id = current_tenant_id() AND id = :version_id
+    WHERE tenant_id = :tenant_id AND id = :version_id
 ),
 updated AS (
     UPDATE skills s
     SET published_version_id = :version_id
     FROM version
-    WHERE s.tenant_id = current_tenant_id() AND s.id = :skill_id AND version.skill_id = s.id
+    WHERE s.tenant_id = :tenant_id AND s.id = :skill_id AND version.skill_id = s.id
     RETURNING
         s.id, s.tenant_id, s.author_id, s.name, s.slug, s.description, s.category,
         s.published_version_id, s.draft_version_id, s.latest_version, s.total_uses, s.average_rating,
@@ -78,21 +80,21 @@ SELECT
 FROM (VALUES (1)) AS one (n)
 LEFT JOIN updated ON true;
 
--- name: set_draft_version(skill_id, version_id)^
+-- name: set_draft_version(tenant_id, skill_id, version_id)^
 -- Points the skill's draft_version_id at the version (or clears it when :version_id is
 -- null) and returns the skill, with skill_found and version_skill_id as publish_version.
 WITH target AS (
     SELECT id FROM skills
-    WHERE tenant_id = current_tenant_id() AND id = :skill_id
+    WHERE tenant_id = :tenant_id AND id = :skill_id
 ),
 version AS (
     SELECT skill_id FROM skill_versions
-    WHERE tenant_id = current_tenant_id() AND id = :version_id
+    WHERE tenant_id = :tenant_id AND id = :version_id
 ),
 updated AS (
     UPDATE skills s
     SET draft_version_id = :version_id
-    WHERE s.tenant_id = current_tenant_id() AND s.id = :skill_id
+    WHERE s.tenant_id = :tenant_id AND s.id = :skill_id
         AND (:version_id::text IS NULL OR EXISTS (SELECT FROM version WHERE version.skill_id = s.id))
     RETURNING
         s.id, s.tenant_id, s.author_id, s.name, s.slug, s.description, s.category,
@@ -106,7 +108,7 @@ SELECT
 FROM (VALUES (1)) AS one (n)
 LEFT JOIN updated ON true;
 
--- name: get_skill_with_relations(skill_id)^
+-- name: get_skill_with_relations(tenant_id, skill_id)^
 -- The skill with its author, versions (newest first), published and draft versions,
 -- ratings (newest first, each with its user) and usage; no row when there is none.
 -- Relations are json: null for a missing one, [] for an empty list.
@@ -119,7 +121,7 @@ SELECT
         FROM (
             SELECT u.id, u.tenant_id, u.email, u.name, u.created_at
             FROM users u
-            WHERE u.tenant_id = s.tenant_id AND u.id = s.author_id
+            WHERE u.tenant_id = :tenant_id AND u.id = s.author_id
         ) AS a
     ) AS author,
     (
@@ -129,7 +131,7 @@ SELECT
                 v.id, v.tenant_id, v.skill_id, v.version, v.content_url, v.content_hash,
                 v.content_type, v.name, v.description, v.metadata, v.created_by, v.created_at
             FROM skill_versions v
-            WHERE v.tenant_id = s.tenant_id AND v.skill_id = s.id
+            WHERE v.tenant_id = :tenant_id AND v.skill_id = s.id
         ) AS v
     ) AS versions,
     (
@@ -139,7 +141,7 @@ SELECT
                 v.id, v.tenant_id, v.skill_id, v.version, v.content_url, v.content_hash,
                 v.content_type, v.name, v.description, v.metadata, v.created_by, v.created_at
             FROM skill_versions v
-            WHERE v.tenant_id = s.tenant_id AND v.skill_id = s.id AND v.id = s.published_version_id
+            WHERE v.tenant_id = :tenant_id AND v.skill_id = s.id AND v.id = s.published_version_id
         ) AS v
     ) AS published_version,
     (
@@ -149,7 +151,7 @@ SELECT
                 v.id, v.tenant_id, v.skill_id, v.version, v.content_url, v.content_hash,
                 v.content_type, v.name, v.description, v.metadata, v.created_by, v.created_at
             FROM skill_versions v
-            WHERE v.tenant_id = s.tenant_id AND v.skill_id = s.id AND v.id = s.draft_version_id
+            WHERE v.tenant_id = :tenant_id AND v.skill_id = s.id AND v.id = s.draft_version_id
         ) AS v
     ) AS draft_version,
     (
@@ -163,21 +165,21 @@ SELECT
                     'name', u.name, 'created_at', u.created_at
                 ) AS "user"
             FROM ratings r
-            JOIN users u ON u.tenant_id = r.tenant_id AND u.id = r.user_id
-            WHERE r.tenant_id = s.tenant_id AND r.skill_id = s.id
+            JOIN users u ON u.tenant_id = :tenant_id AND u.id = r.user_id
+            WHERE r.tenant_id = :tenant_id AND r.skill_id = s.id
         ) AS r
     ) AS ratings,
     json_build_object(
         'total_uses', s.total_uses,
         'last_used_at', (
             SELECT max(e.created_at) FROM usage_events e
-            WHERE e.tenant_id = s.tenant_id AND e.skill_id = s.id
+            WHERE e.tenant_id = :tenant_id AND e.skill_id = s.id
         )
     ) AS usage
 FROM skills s
-WHERE s.tenant_id = current_tenant_id() AND s.id = :skill_id;
+WHERE s.tenant_id = :tenant_id AND s.id = :skill_id;
 
--- name: list_skills_with_relations_by_created_at(after_key, after_id, limit)
+-- name: list_skills_with_relations_by_created_at(tenant_id, after_key, after_id, limit)
 -- A page of the bound tenant's skills, newest first, ties by id descending, each with author and
 -- published version (json, null when absent), after (:after_key, :after_id); the first page
 -- passes ('infinity', ''). One backward range scan of skills_created_at_idx, no OFFSET.
@@ -190,7 +192,7 @@ SELECT
         FROM (
             SELECT u.id, u.tenant_id, u.email, u.name, u.created_at
             FROM users u
-            WHERE u.tenant_id = s.tenant_id AND u.id = s.author_id
+            WHERE u.tenant_id = :tenant_id AND u.id = s.author_id
         ) AS a
     ) AS author,
     (
@@ -200,7 +202,7 @@ SELECT
                 v.id, v.tenant_id, v.skill_id, v.version, v.content_url, v.content_hash,
                 v.content_type, v.name, v.description, v.metadata, v.created_by, v.created_at
             FROM skill_versions v
-            WHERE v.tenant_id = s.tenant_id AND v.skill_id = s.id AND v.id = s.published_version_id
+            WHERE v.tenant_id = :tenant_id AND v.skill_id = s.id AND v.id = s.published_version_id
         ) AS v
     ) AS published_version
 FROM (
@@ -209,14 +211,14 @@ FROM (
         published_version_id, draft_version_id, latest_version, total_uses, average_rating,
         created_at, updated_at
     FROM skills
-    WHERE tenant_id = current_tenant_id()
+    WHERE tenant_id = :tenant_id
         AND (created_at, id) < (:after_key::timestamptz, :after_id::text)
     ORDER BY created_at DESC, id DESC
     LIMIT :limit
 ) AS s
 ORDER BY created_at DESC, s.id DESC;
 
--- name: list_skills_with_relations_by_total_uses(after_key, after_id, limit)
+-- name: list_skills_with_relations_by_total_uses(tenant_id, after_key, after_id, limit)
 -- A page of the bound tenant's skills, most used first, ties by id descending, each with author and
 -- published version (json, null when absent), after (:after_key, :after_id); the first page
 -- passes (2147483647, ''). One backward range scan of skills_total_uses_idx, no OFFSET.
@@ -229,7 +231,7 @@ SELECT
         FROM (
             SELECT u.id, u.tenant_id, u.email, u.name, u.created_at
             FROM users u
-            WHERE u.tenant_id = s.tenant_id AND u.id = s.author_id
+            WHERE u.tenant_id = :tenant_id AND u.id = s.author_id
         ) AS a
     ) AS author,
     (
@@ -239,7 +241,7 @@ SELECT
                 v.id, v.tenant_id, v.skill_id, v.version, v.content_url, v.content_hash,
                 v.content_type, v.name, v.description, v.metadata, v.created_by, v.created_at
             FROM skill_versions v
-            WHERE v.tenant_id = s.tenant_id AND v.skill_id = s.id AND v.id = s.published_version_id
+            WHERE v.tenant_id = :tenant_id AND v.skill_id = s.id AND v.id = s.published_version_id
         ) AS v
     ) AS published_version
 FROM (
@@ -248,14 +250,14 @@ FROM (
         published_version_id, draft_version_id, latest_version, total_uses, average_rating,
         created_at, updated_at
     FROM skills
-    WHERE tenant_id = current_tenant_id()
+    WHERE tenant_id = :tenant_id
         AND (total_uses, id) < (:after_key::integer, :after_id::text)
     ORDER BY total_uses DESC, id DESC
     LIMIT :limit
 ) AS s
 ORDER BY total_uses DESC, s.id DESC;
 
--- name: list_skills_with_relations_by_average_rating(after_key, after_id, limit)
+-- name: list_skills_with_relations_by_average_rating(tenant_id, after_key, after_id, limit)
 -- A page of the bound tenant's skills, best rated first (unrated last), ties by id descending, each with author and
 -- published version (json, null when absent), after (:after_key, :after_id); the first page
 -- passes (2147483647, ''). One backward range scan of skills_average_rating_idx, no OFFSET.
@@ -268,7 +270,7 @@ SELECT
         FROM (
             SELECT u.id, u.tenant_id, u.email, u.name, u.created_at
             FROM users u
-            WHERE u.tenant_id = s.tenant_id AND u.id = s.author_id
+            WHERE u.tenant_id = :tenant_id AND u.id = s.author_id
         ) AS a
     ) AS author,
     (
@@ -278,7 +280,7 @@ SELECT
                 v.id, v.tenant_id, v.skill_id, v.version, v.content_url, v.content_hash,
                 v.content_type, v.name, v.description, v.metadata, v.created_by, v.created_at
             FROM skill_versions v
-            WHERE v.tenant_id = s.tenant_id AND v.skill_id = s.id AND v.id = s.published_version_id
+            WHERE v.tenant_id = :tenant_id AND v.skill_id = s.id AND v.id = s.published_version_id
         ) AS v
     ) AS published_version
 FROM (
@@ -287,7 +289,7 @@ FROM (
         published_version_id, draft_version_id, latest_version, total_uses, average_rating,
         rating_sort_key, created_at, updated_at
     FROM skills
-    WHERE tenant_id = current_tenant_id()
+    WHERE tenant_id = :tenant_id
         AND (rating_sort_key, id) < (:after_key::integer, :after_id::text)
     ORDER BY rating_sort_key DESC, id DESC
     LIMIT :limit

@@ -1,16 +1,17 @@
 -- tenants: the organisations using the marketplace.
--- Row-level security shows a session only the tenant bound by skilldb.tenant(),
--- so a tenant's row is created and read under its own binding.
+-- The package passes the tenant bound by skilldb.tenant() as :tenant_id. Row-level
+-- security, which reads app.current_tenant_id, is a second wall: it shows a session
+-- only the bound tenant's row, so a :tenant_id that differs from the bound tenant
+-- matches no row, and creating one is refused.
 
--- name: create_tenant(name)^
--- Creates the row of the bound tenant (id = app.current_tenant_id) and returns it.
--- Raises SQLSTATE SK001 when no tenant is bound.
+-- name: create_tenant(tenant_id, name)^
+-- Creates the row of tenant :tenant_id (the bound tenant) and returns it.
 INSERT INTO tenants (id, name)
-VALUES (current_tenant_id(), :name)
+VALUES (:tenant_id, :name)
 RETURNING id, name, created_at;
 
--- name: get_tenant()^
--- The bound tenant's row; no row when it has none. Raises SQLSTATE SK001 when no tenant is bound.
+-- name: get_tenant(tenant_id)^
+-- The row of tenant :tenant_id (the bound tenant); no row when it has none.
 SELECT id, name, created_at
 FROM tenants
-WHERE id = current_tenant_id();
+WHERE id = :tenant_id;

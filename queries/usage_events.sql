@@ -1,7 +1,10 @@
 -- usage_events: one row per use of a skill; kept (with skill_id or user_id null) when
--- the skill or user is deleted. Every query raises SQLSTATE SK001 when no tenant is bound.
+-- the skill or user is deleted. The package passes the tenant bound by skilldb.tenant()
+-- as :tenant_id, and every table read is filtered on it, subqueries included.
+-- Row-level security, which reads app.current_tenant_id, is a second wall: a
+-- :tenant_id that differs from the bound tenant matches no row.
 
--- name: get_usage_event_with_relations(event_id)^
+-- name: get_usage_event_with_relations(tenant_id, event_id)^
 -- The event with its skill and its user (json, null when absent or deleted);
 -- no row when there is none.
 SELECT
@@ -14,7 +17,7 @@ SELECT
                 s.published_version_id, s.draft_version_id, s.latest_version, s.total_uses,
                 s.average_rating, s.created_at, s.updated_at
             FROM skills s
-            WHERE s.tenant_id = e.tenant_id AND s.id = e.skill_id
+            WHERE s.tenant_id = :tenant_id AND s.id = e.skill_id
         ) AS s
     ) AS skill,
     (
@@ -22,8 +25,8 @@ SELECT
         FROM (
             SELECT u.id, u.tenant_id, u.email, u.name, u.created_at
             FROM users u
-            WHERE u.tenant_id = e.tenant_id AND u.id = e.user_id
+            WHERE u.tenant_id = :tenant_id AND u.id = e.user_id
         ) AS u
     ) AS "user"
 FROM usage_events e
-WHERE e.tenant_id = current_tenant_id() AND e.id = :event_id;
+WHERE e.tenant_id = :tenant_id AND e.id = :event_id;

@@ -9,10 +9,14 @@ Bind a tenant, then call typed functions; each runs one named statement from
         skill = skilldb.create_skill(conn, author_id=None, name="Review", slug="review")
         full = skilldb.get_skill_with_relations(conn, skill.id)
 
-``skilldb.aio`` holds the async twins; ``skilldb.queries`` the raw aiosql functions.
+``skilldb.aio`` holds the async twins (the same definitions, for
+``psycopg.AsyncConnection``); ``skilldb.queries`` the raw aiosql functions.
 """
 
-from skilldb import errors
+from skilldb import (
+    aio,
+    errors,
+)
 from skilldb._sql import MIGRATIONS_DIR, QUERIES_DIR, queries
 from skilldb.migrate import apply_migrations, rollback_migrations
 from skilldb.models import (
@@ -77,6 +81,7 @@ __all__ = [
     "UsageEventWithRelations",
     "User",
     "UserWithRelations",
+    "aio",
     "apply_migrations",
     "create_skill",
     "create_skill_version",

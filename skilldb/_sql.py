@@ -1,33 +1,44 @@
-"""Where the SQL lives, the aiosql query sets, and the one executor behind every typed function.
+"""Where the SQL lives, the aiosql query sets, and the one call path behind every operation.
 
 The ``.sql`` files are read from the repository's top-level ``queries/`` and
 ``migrations/`` when the package runs from a checkout (so a DBA's edit is picked up
 on the next import), and from the copies shipped inside the wheel otherwise.
 
-Each typed function builds a :class:`Call` (validation and row mapping, written once)
-and hands it to :func:`run` or :func:`arun`; only the ``await`` differs.
+An operation is written once, as a *plan*: a function that takes the operation's
+arguments (already validated by :mod:`skilldb._validate`, by parameter name) and
+returns a :class:`Call` (query name, parameters, row type, result shaping).
+:func:`operation` turns a plan into the sync function ``skilldb.<name>`` and, as its
+``aio`` attribute, the async one ``skilldb.aio.<name>``: same signature (with the
+connection first), same docstring, same validation; only the ``await`` differs.
+Both refuse to run outside a ``skilldb.tenant`` block on that connection, pass the
+block's tenant to the SQL as ``:tenant_id``, and translate psycopg errors.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import inspect
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Generic, TypeVar, get_type_hints
+from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, cast, get_args, get_type_hints
 
 import aiosql
 import msgspec
 import psycopg
+from psycopg import pq
 from psycopg.abc import Buffer
 from psycopg.adapt import Loader
 from psycopg.postgres import types as pg_types
 from psycopg.rows import BaseRowFactory
 
+from skilldb import _validate, tenancy
 from skilldb.errors import translate_errors
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 R = TypeVar("R")
+P = ParamSpec("P")
 
 #: Type oid of ``json`` (relations of nested fetches are json; ``jsonb`` columns stay dicts).
 JSON_OID = pg_types["json"].oid
@@ -70,7 +81,8 @@ class Call(Generic[R, T]):
     """One named statement to run, with its parameters, row type and result shaping.
 
     :param query: aiosql query name, used to look up its SQL.
-    :param params: exactly the parameters the query declares.
+    :param params: the parameters the query declares, except ``tenant_id``, which the
+        call path fills in from the ``skilldb.tenant`` block.
     :param row_factory: psycopg row factory producing ``R`` values.
     :param finish: turns ``(rows, rowcount)`` into the function's result ``T``.
     :param json_as_bytes: load ``json`` columns as bytes, for :func:`model_row`.
@@ -90,6 +102,87 @@ class Call(Generic[R, T]):
         return cls(query, params, model_row(model), finish, json_as_bytes=True)
 
 
+class Operation(Protocol[P, T_co]):
+    """A public operation: call it with a ``psycopg.Connection``; ``.aio`` is its async twin."""
+
+    __name__: str
+    __doc__: str | None
+
+    def __call__(self, conn: psycopg.Connection[Any], /, *args: P.args, **kwargs: P.kwargs) -> T_co: ...
+
+    @property
+    def aio(self) -> Callable[Concatenate[psycopg.AsyncConnection[Any], P], Coroutine[Any, Any, T_co]]:
+        """The same operation for ``psycopg.AsyncConnection``."""
+        ...
+
+
+def _public_signature(plan: Callable[..., Any], conn_type: str, returns: Any) -> inspect.Signature:
+    """``plan``'s signature with the connection first and the operation's result type."""
+    sig = inspect.signature(plan)
+    conn = inspect.Parameter("conn", inspect.Parameter.POSITIONAL_ONLY, annotation=conn_type)
+    return sig.replace(parameters=[conn, *sig.parameters.values()], return_annotation=returns)
+
+
+def operation(plan: Callable[P, Call[Any, T]]) -> Operation[P, T]:
+    """Make the sync and async faces of the operation whose plan is ``plan``.
+
+    Every parameter of ``plan`` is checked by the rule :mod:`skilldb._validate` keeps
+    for its name (``None`` passes where the annotation allows it), so a new operation
+    cannot forget a check; a parameter with no rule fails at import.
+    """
+    hints = get_type_hints(plan)
+    returns = get_args(hints.pop("return"))[1]
+    sig = inspect.signature(plan)
+    checks = {name: _validate.rule(name, hints[name]) for name in sig.parameters}
+    public = f"skilldb.{plan.__name__}"
+
+    def prepare(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call[Any, T]:
+        try:
+            bound = sig.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"{public}(): {exc}") from None
+        bound.apply_defaults()
+        for name, value in bound.arguments.items():
+            bound.arguments[name] = checks[name](value)
+        return plan(*bound.args, **bound.kwargs)
+
+    def sync(conn: psycopg.Connection[Any], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        if not isinstance(conn, psycopg.Connection):
+            raise _wrong_connection(public, conn, psycopg.Connection, f"skilldb.aio.{plan.__name__}")
+        call = prepare(args, kwargs)
+        binding = tenancy.bound(conn, public)
+        with tenancy.recording(binding):
+            return run(conn, binding.tenant_id, call)
+
+    async def asynchronous(conn: psycopg.AsyncConnection[Any], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        if not isinstance(conn, psycopg.AsyncConnection):
+            raise _wrong_connection(f"skilldb.aio.{plan.__name__}", conn, psycopg.AsyncConnection, public)
+        call = prepare(args, kwargs)
+        binding = tenancy.bound(conn, f"skilldb.aio.{plan.__name__}")
+        with tenancy.recording(binding):
+            return await arun(conn, binding.tenant_id, call)
+
+    faces: tuple[tuple[Any, str, str], ...] = (
+        (sync, "skilldb", "psycopg.Connection[Any]"),
+        (asynchronous, "skilldb.aio", "psycopg.AsyncConnection[Any]"),
+    )
+    for face, module, conn_type in faces:
+        face.__name__ = face.__qualname__ = plan.__name__
+        face.__module__ = module
+        face.__doc__ = plan.__doc__
+        face.__signature__ = _public_signature(plan, conn_type, returns)
+        face.__wrapped__ = plan
+    sync.aio = asynchronous  # type: ignore[attr-defined]
+    return cast(Operation[P, T], sync)
+
+
+def _wrong_connection(name: str, conn: Any, expected: type, twin: str) -> TypeError:
+    return TypeError(
+        f"{name}(): conn must be a {expected.__module__}.{expected.__name__}, got {type(conn).__name__}"
+        + (f" (use {twin} for it)" if isinstance(conn, psycopg.Connection | psycopg.AsyncConnection) else "")
+    )
+
+
 def _prepare(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> bool | None:
     """Prepare named queries on their first call, unless the connection turned preparation off.
 
@@ -99,25 +192,44 @@ def _prepare(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> bo
     return None if conn.prepare_threshold is None else True
 
 
-def run(conn: psycopg.Connection[Any], call: Call[R, T]) -> T:
-    """Execute ``call`` on a sync connection and shape its result (errors translated)."""
+def _in_pipeline(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> bool:
+    return conn.pgconn.pipeline_status != pq.PipelineStatus.OFF
+
+
+def run(conn: psycopg.Connection[Any], tenant_id: str, call: Call[R, T]) -> T:
+    """Execute ``call`` for ``tenant_id`` on a sync connection and shape its result (errors translated).
+
+    Results are read in binary format, so they do not depend on the session's
+    ``DateStyle``. Inside ``conn.pipeline()`` the statement's result is synced before
+    it is shaped, so pipeline mode gives the same results as normal mode.
+    """
     sql = sql_of(call.query)
-    with translate_errors(call.params), conn.cursor(row_factory=call.row_factory) as cur:
+    params = {"tenant_id": tenant_id, **call.params}
+    with translate_errors(params), conn.cursor(row_factory=call.row_factory, binary=True) as cur:
         if call.json_as_bytes:
             cur.adapters.register_loader(JSON_OID, _JsonBytesLoader)
-        cur.execute(sql, call.params, prepare=_prepare(conn))
+        if _in_pipeline(conn):
+            with conn.pipeline():
+                cur.execute(sql, params, prepare=_prepare(conn))
+        else:
+            cur.execute(sql, params, prepare=_prepare(conn))
         rows = cur.fetchall() if cur.description is not None else []
         return call.finish(rows, cur.rowcount)
 
 
-async def arun(conn: psycopg.AsyncConnection[Any], call: Call[R, T]) -> T:
-    """Execute ``call`` on an async connection and shape its result (errors translated)."""
+async def arun(conn: psycopg.AsyncConnection[Any], tenant_id: str, call: Call[R, T]) -> T:
+    """Execute ``call`` for ``tenant_id`` on an async connection: :func:`run` with ``await``."""
     sql = sql_of(call.query)
-    with translate_errors(call.params):
-        async with conn.cursor(row_factory=call.row_factory) as cur:
+    params = {"tenant_id": tenant_id, **call.params}
+    with translate_errors(params):
+        async with conn.cursor(row_factory=call.row_factory, binary=True) as cur:
             if call.json_as_bytes:
                 cur.adapters.register_loader(JSON_OID, _JsonBytesLoader)
-            await cur.execute(sql, call.params, prepare=_prepare(conn))
+            if _in_pipeline(conn):
+                async with conn.pipeline():
+                    await cur.execute(sql, params, prepare=_prepare(conn))
+            else:
+                await cur.execute(sql, params, prepare=_prepare(conn))
             rows = await cur.fetchall() if cur.description is not None else []
             return call.finish(rows, cur.rowcount)
 
@@ -149,7 +261,12 @@ def one_or(error: Callable[[], Exception]) -> Callable[[Sequence[R], int], R]:
 
 
 class _JsonBytesLoader(Loader):
-    """Hands ``json`` values over undecoded, for msgspec to decode into their typed shape."""
+    """Hands ``json`` values over undecoded, for msgspec to decode into their typed shape.
+
+    Registered for the binary format, in which ``json`` is its text as is.
+    """
+
+    format = pq.Format.BINARY
 
     def load(self, data: Buffer) -> bytes:
         return bytes(data)

@@ -1,83 +1,228 @@
-"""Input checks run before any SQL, so bad input fails fast with a clear message.
+"""Input rules, declared once by parameter name and checked before any SQL.
 
-They mirror the CHECK constraints in ``migrations/``, which stay the last word
-for anyone writing through psql.
+:func:`skilldb._sql.operation` looks up the rule of every parameter of every
+operation here (a parameter without a rule fails at import), so bad input fails
+fast with a clear :class:`~skilldb.errors.InvalidInput`, or
+:class:`~skilldb.errors.InvalidType` (also a ``TypeError``) naming the argument,
+and nothing is written. The rules mirror the CHECK constraints and domains in
+``migrations/``, which stay the last word for anyone writing through psql.
+
+Limits (characters): ids and keys 128, slug 100, email 254, names 200, category 100,
+description 100,000, content_url 2,048, content_type 255, tool_name 200;
+``metadata``: a json object at most 32 levels deep and 1 MiB encoded.
 """
 
 from __future__ import annotations
 
-import json
+import math
 import re
-from typing import Any
+from collections.abc import Callable
+from types import NoneType, UnionType
+from typing import Any, Union, get_args, get_origin
 
-from skilldb.errors import InvalidInput
+from skilldb.errors import InvalidInput, InvalidType
+
+Check = Callable[[str, Any], Any]
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
-
-
-def text(field: str, value: Any) -> str:
-    """A required, non-blank string."""
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"{field} must be a non-empty string, got {value!r}")
-    return value
-
-
-def optional_text(field: str, value: Any) -> str | None:
-    """``None`` or a non-blank string."""
-    return None if value is None else text(field, value)
-
-
-def slug(value: Any) -> str:
-    """Lowercase ASCII words joined by single hyphens (``code-review``)."""
-    if not isinstance(value, str) or not SLUG.fullmatch(value):
-        raise InvalidInput(
-            f"slug must be lowercase letters and digits in words joined by single hyphens, got {value!r}"
-        )
-    return value
-
-
-def email(value: Any) -> str:
-    """Something shaped like ``local@domain``."""
-    if not isinstance(value, str) or not EMAIL.fullmatch(value):
-        raise InvalidInput(f"email must look like name@domain, got {value!r}")
-    return value
-
-
-def positive_int(field: str, value: Any, *, maximum: int | None = None) -> int:
-    """An ``int`` (not ``bool``) >= 1, and <= ``maximum`` when given."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidInput(f"{field} must be a positive integer, got {value!r}")
-    if maximum is not None and value > maximum:
-        raise InvalidInput(f"{field} must be at most {maximum}, got {value!r}")
-    return value
-
-
 MIME_TYPE = re.compile(r"[a-z]+/[a-z0-9][a-z0-9.+-]*")
 
+MAX_KEY = 128
+MAX_JSON_DEPTH = 32
+MAX_JSON_BYTES = 1 << 20
 
-def content_type(value: Any) -> str:
-    """A lowercase MIME type such as ``text/markdown`` or ``application/json``."""
-    if not isinstance(value, str) or not MIME_TYPE.fullmatch(value):
-        raise InvalidInput(f"content_type must be a lowercase MIME type like text/markdown, got {value!r}")
+
+def _string(field: str, value: Any, maximum: int) -> str:
+    """A ``str`` of at most ``maximum`` characters that PostgreSQL can store (UTF-8, no NUL)."""
+    if not isinstance(value, str):
+        raise InvalidType(f"{field} must be a str, got {type(value).__name__}")
+    if len(value) > maximum:
+        raise InvalidInput(f"{field} must be at most {maximum} characters, got {len(value)}")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidInput(f"{field} is not valid Unicode (lone surrogate at {exc.start})") from None
+    if "\x00" in value:
+        raise InvalidInput(f"{field} must not contain NUL characters")
     return value
 
 
-def content(value: Any) -> bytes:
+def key(field: str, value: Any) -> str:
+    """An id or key: 1-128 printable characters, no surrounding whitespace."""
+    s = _string(field, value, MAX_KEY)
+    if not s or not s.isprintable() or s != s.strip():
+        raise InvalidInput(
+            f"{field} must be 1-{MAX_KEY} printable characters with no surrounding whitespace, got {s!r}"
+        )
+    return s
+
+
+def text(maximum: int, *, multiline: bool = False) -> Check:
+    """A non-blank string of at most ``maximum`` characters; control characters only
+    (tab, newline, carriage return) when ``multiline``."""
+
+    allowed = "\t\n\r" if multiline else ""
+
+    def check(field: str, value: Any) -> str:
+        s = _string(field, value, maximum)
+        if not s.strip():
+            raise InvalidInput(f"{field} must be a non-empty string, got {s!r}")
+        if not s.isprintable() and any(c not in allowed and (ord(c) < 32 or 127 <= ord(c) < 160) for c in s):
+            raise InvalidInput(f"{field} must not contain control characters, got {s[:80]!r}")
+        return s
+
+    return check
+
+
+def slug(field: str, value: Any) -> str:
+    """Lowercase ASCII words joined by single hyphens (``code-review``), at most 100 characters."""
+    s = _string(field, value, 100)
+    if not SLUG.fullmatch(s):
+        raise InvalidInput(
+            f"{field} must be lowercase letters and digits in words joined by single hyphens, got {s!r}"
+        )
+    return s
+
+
+def email(field: str, value: Any) -> str:
+    """Something shaped like ``local@domain``, at most 254 characters."""
+    s = _string(field, value, 254)
+    if not EMAIL.fullmatch(s) or not s.isprintable():
+        raise InvalidInput(f"{field} must look like name@domain, got {s!r}")
+    return s
+
+
+def content_type(field: str, value: Any) -> str:
+    """A lowercase MIME type such as ``text/markdown`` or ``application/json``."""
+    s = _string(field, value, 255)
+    if not MIME_TYPE.fullmatch(s):
+        raise InvalidInput(f"{field} must be a lowercase MIME type like text/markdown, got {s!r}")
+    return s
+
+
+def content(field: str, value: Any) -> bytes:
     """Bytes (``bytes``, ``bytearray`` or ``memoryview``)."""
     if not isinstance(value, bytes | bytearray | memoryview):
-        raise InvalidInput(f"content must be bytes, got {type(value).__name__}")
+        raise InvalidType(f"{field} must be bytes, got {type(value).__name__}")
     return bytes(value)
 
 
-def json_object(field: str, value: Any) -> dict[str, Any] | None:
-    """``None`` or a dict that serialises to json."""
-    if value is None:
-        return None
+def positive_int(maximum: int) -> Check:
+    """An ``int`` (not ``bool``) from 1 to ``maximum``."""
+
+    def check(field: str, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidType(f"{field} must be an int, got {type(value).__name__}")
+        if not 1 <= value <= maximum:
+            raise InvalidInput(f"{field} must be from 1 to {maximum}, got {value!r}")
+        return value
+
+    return check
+
+
+def json_object(field: str, value: Any) -> dict[str, Any]:
+    """A dict that is valid json for ``jsonb``: str keys; str, int, finite float, bool,
+    ``None``, list and dict values; at most 32 levels deep and 1 MiB encoded.
+
+    Walks the value without recursion, so a deeply nested one cannot exhaust the stack.
+    """
     if not isinstance(value, dict):
-        raise InvalidInput(f"{field} must be a dict, got {type(value).__name__}")
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"{field} must be json-serialisable: {exc}") from exc
+        raise InvalidType(f"{field} must be a dict, got {type(value).__name__}")
+    size = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise InvalidInput(f"{field} is nested more than {MAX_JSON_DEPTH} levels deep")
+            if isinstance(item, dict):
+                for k in item:
+                    if not isinstance(k, str):
+                        raise InvalidInput(f"{field} keys must be str, got {type(k).__name__}")
+                    size += len(_string(f"{field} key", k, MAX_JSON_BYTES)) + 4
+                children: list[Any] = list(item.values())
+            else:
+                children = item
+            stack.extend((child, depth + 1) for child in children)
+            size += 2
+        elif isinstance(item, str):
+            size += len(_string(f"{field} value", item, MAX_JSON_BYTES)) + 2
+        elif item is None or isinstance(item, bool | int):
+            size += 8 if not isinstance(item, int) or isinstance(item, bool) else len(str(item))
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise InvalidInput(f"{field} numbers must be finite, got {item!r}")
+            size += 24
+        else:
+            raise InvalidInput(f"{field} must hold only json values, got {type(item).__name__}")
+        if size > MAX_JSON_BYTES:
+            raise InvalidInput(f"{field} is larger than {MAX_JSON_BYTES} bytes as json")
     return value
+
+
+def choice(field: str, value: Any) -> str:
+    """A short string naming one of an operation's options (the operation checks which)."""
+    return _string(field, value, 64)
+
+
+def cursor(field: str, value: Any) -> str:
+    """An opaque pagination cursor (the operation decodes it)."""
+    return _string(field, value, 1024)
+
+
+#: The rule of every operation parameter, by name.
+RULES: dict[str, Check] = {
+    **dict.fromkeys(
+        (
+            "tenant_id",
+            "user_id",
+            "author_id",
+            "created_by",
+            "skill_id",
+            "version_id",
+            "rating_id",
+            "event_id",
+        ),
+        key,
+    ),
+    "name": text(200),
+    "category": text(100),
+    "description": text(100_000, multiline=True),
+    "content_url": text(2048),
+    "tool_name": text(200),
+    "slug": slug,
+    "email": email,
+    "content": content,
+    "content_type": content_type,
+    "metadata": json_object,
+    "limit": positive_int(1000),
+    "order_by": choice,
+    "after": cursor,
+}
+
+
+def _allows_none(hint: Any) -> bool:
+    return get_origin(hint) in (Union, UnionType) and NoneType in get_args(hint)
+
+
+def rule(name: str, hint: Any) -> Callable[[Any], Any]:
+    """The check for a parameter ``name`` annotated ``hint``: its rule, ``None`` passing
+    only where ``hint`` includes ``None``.
+
+    :raises LookupError: no rule is declared for ``name`` (a programming error).
+    """
+    try:
+        check = RULES[name]
+    except KeyError:
+        raise LookupError(f"skilldb: no input rule for parameter {name!r}; add one to _validate.RULES") from None
+    if _allows_none(hint):
+        return lambda value: None if value is None else check(name, value)
+
+    def required(value: Any) -> Any:
+        if value is None:
+            raise InvalidType(f"{name} is required, got None")
+        return check(name, value)
+
+    return required

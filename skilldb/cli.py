@@ -60,7 +60,10 @@ def main() -> None:
 )
 def migrate(database_url: str) -> None:
     """Apply every pending migration (the same files `yoyo apply` uses)."""
-    applied = skilldb.apply_migrations(database_url)
+    try:
+        applied = skilldb.apply_migrations(database_url)
+    except (skilldb.errors.SkillDBError, psycopg.Error) as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"applied {len(applied)} migration(s)" + "".join(f"\n  {m}" for m in applied))
 
 

@@ -22,14 +22,19 @@ from psycopg import errors as pg
 
 __all__ = [
     "AlreadyExists",
+    "ConnectionClosed",
     "ImmutableRecord",
     "InvalidInput",
+    "InvalidType",
     "NotFound",
     "PermissionDenied",
     "RowSecurityViolation",
+    "SerializationFailure",
     "SkillDBError",
     "StillReferenced",
     "TenantRequired",
+    "TransactionAborted",
+    "TransactionEnded",
     "TransactionInProgress",
     "UnknownReference",
     "translate_errors",
@@ -57,6 +62,10 @@ class InvalidInput(SkillDBError, ValueError):
     """The input is not valid; nothing was written."""
 
 
+class InvalidType(InvalidInput, TypeError):
+    """An argument has the wrong Python type (also a :class:`TypeError`); nothing was written."""
+
+
 class AlreadyExists(InvalidInput):
     """A row with this unique value already exists; nothing was written."""
 
@@ -79,6 +88,26 @@ class TenantRequired(SkillDBError):
 
 class TransactionInProgress(SkillDBError):
     """The connection is already inside a transaction: commit or roll it back first."""
+
+
+class TransactionAborted(SkillDBError):
+    """A statement in the ``skilldb.tenant`` block failed: its transaction is rolled back, nothing is committed."""
+
+
+class TransactionEnded(SkillDBError):
+    """A raw COMMIT or ROLLBACK ended the ``skilldb.tenant`` block's transaction inside the block."""
+
+
+class SerializationFailure(SkillDBError):
+    """A concurrent transaction conflicted (serialization failure or deadlock); the block was
+    rolled back and may be retried as a whole."""
+
+    #: The whole ``skilldb.tenant`` block may be run again.
+    retryable = True
+
+
+class ConnectionClosed(SkillDBError):
+    """The connection is closed or was lost."""
 
 
 class PermissionDenied(SkillDBError, PermissionError):
@@ -146,19 +175,26 @@ def translate(exc: psycopg.Error, params: Mapping[str, Any] | None = None) -> Sk
         cls = TenantRequired
     elif sqlstate == IMMUTABLE_RECORD_SQLSTATE:
         cls = ImmutableRecord
+    elif isinstance(exc, pg.SerializationFailure | pg.DeadlockDetected):
+        cls = SerializationFailure
+    elif isinstance(exc, pg.InFailedSqlTransaction):
+        cls = TransactionAborted
     elif isinstance(exc, pg.UniqueViolation):
         cls = AlreadyExists
     elif isinstance(exc, pg.ForeignKeyViolation):
         still = "still referenced" in (exc.diag.message_detail or "")
         cls = StillReferenced if still else UnknownReference
-    elif isinstance(exc, pg.IntegrityError | pg.DataError):
+    elif isinstance(exc, pg.IntegrityError | pg.DataError | pg.ProgramLimitExceeded):
         cls = InvalidInput
     elif isinstance(exc, pg.InsufficientPrivilege):
         rls = "row-level security" in (exc.diag.message_primary or "")
         cls = RowSecurityViolation if rls else PermissionDenied
     else:
         return None
-    err = cls(_describe(exc, params))
+    message = _describe(exc, params)
+    if cls is SerializationFailure:
+        message += ": the transaction was rolled back; run the skilldb.tenant block again"
+    err = cls(message)
     err.sqlstate = sqlstate
     err.table_name = exc.diag.table_name
     err.column_name = exc.diag.column_name

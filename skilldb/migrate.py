@@ -6,12 +6,15 @@ what it applied in its ``_yoyo_migration`` table, so both routes agree.
 
 from __future__ import annotations
 
+from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
+import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from yoyo import get_backend, read_migrations
 
 from skilldb._sql import MIGRATIONS_DIR
+from skilldb.errors import InvalidInput, InvalidType, PermissionDenied
 
 __all__ = [
     "apply_migrations",
@@ -30,8 +33,16 @@ def yoyo_url(conninfo: str) -> str:
 
     :param conninfo: ``postgresql://user@host/db``, ``host=/tmp dbname=x``, ...
     :return: e.g. ``postgresql+psycopg://user@host:5432/db?sslmode=require``.
+    :raises InvalidType: ``conninfo`` is not a ``str``.
+    :raises InvalidInput: ``conninfo`` does not parse as a libpq connection string.
     """
-    params = {k: str(v) for k, v in conninfo_to_dict(conninfo).items() if v is not None}
+    if not isinstance(conninfo, str):
+        raise InvalidType(f"conninfo must be a libpq connection string (str), got {type(conninfo).__name__}")
+    try:
+        parsed = conninfo_to_dict(conninfo)
+    except psycopg.ProgrammingError as exc:
+        raise InvalidInput(f"conninfo is not a valid libpq connection string: {exc}") from None
+    params = {k: str(v) for k, v in parsed.items() if v is not None}
     user = params.pop("user", None)
     password = params.pop("password", None)
     dbname = params.pop("dbname", "")
@@ -60,15 +71,36 @@ def pending_migrations(conninfo: str) -> list[str]:
         backend.connection.close()
 
 
+def _check_can_create(conninfo: str) -> None:
+    """Refuse early, and say why, when the role may not create yoyo's tables in ``public``.
+
+    Without this, yoyo's first statement fails and it reports a later, misleading
+    ``relation "yoyo_lock" does not exist``.
+    """
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        row = conn.execute("SELECT current_user, has_schema_privilege(current_user, 'public', 'CREATE')").fetchone()
+    if row is not None and not row[1]:
+        raise PermissionDenied(
+            f"role {row[0]!r} may not create tables in schema public (the default since PostgreSQL 15), "
+            "so it cannot apply migrations: run them as the database owner, or "
+            f"GRANT CREATE ON SCHEMA public TO {row[0]}"
+        )
+
+
 def apply_migrations(conninfo: str) -> list[str]:
     """Apply every pending migration, under yoyo's lock, each in its own transaction.
 
     :param conninfo: a libpq connection string or URI of a role allowed to create
-        tables and roles (the migrations create ``skilldb_app`` if absent).
+        tables in schema ``public`` and, the first time on a cluster, roles (the
+        migrations create ``skilldb_app`` if absent).
     :return: ids of the migrations applied now (empty when up to date).
+    :raises InvalidType: ``conninfo`` is not a ``str``.
+    :raises PermissionDenied: the role may not create tables in schema ``public``.
     :raises psycopg.Error: a migration failed; it was rolled back, earlier ones stay.
     """
-    backend = get_backend(yoyo_url(conninfo))
+    url = yoyo_url(conninfo)
+    _check_can_create(conninfo)
+    backend = get_backend(url)
     try:
         with backend.lock():
             todo = backend.to_apply(read_migrations(str(MIGRATIONS_DIR)))
@@ -78,16 +110,25 @@ def apply_migrations(conninfo: str) -> list[str]:
         backend.connection.close()
 
 
-def rollback_migrations(conninfo: str, count: int | None = None) -> list[str]:
-    """Roll back the newest ``count`` applied migrations (all when ``None``), newest first.
+def rollback_migrations(conninfo: str, count: int | Literal["all"] = 1) -> list[str]:
+    """Roll back the newest ``count`` applied migrations, newest first (as ``yoyo rollback``).
 
-    :return: ids of the migrations rolled back.
+    :param conninfo: a libpq connection string or URI.
+    :param count: how many: a positive ``int`` (default 1, the newest), or ``"all"``.
+    :return: ids of the migrations rolled back (fewer than ``count`` when fewer are applied).
+    :raises InvalidType: ``count`` is neither an ``int`` nor ``"all"`` (``True`` is no count).
+    :raises InvalidInput: ``count`` is below 1.
     """
+    if count != "all":
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise InvalidType(f'count must be a positive int or "all", got {count!r}')
+        if count < 1:
+            raise InvalidInput(f'count must be a positive int or "all", got {count!r}')
     backend = get_backend(yoyo_url(conninfo))
     try:
         with backend.lock():
-            todo = backend.to_rollback(read_migrations(str(MIGRATIONS_DIR)))
-            if count is not None:
+            todo: Any = backend.to_rollback(read_migrations(str(MIGRATIONS_DIR)))
+            if count != "all":
                 todo = todo[:count]
             backend.rollback_migrations(todo)
         return [m.id for m in todo]

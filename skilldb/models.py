@@ -265,7 +265,13 @@ def verify_content(version: SkillVersion, content: bytes) -> bool:
     """Whether ``content`` is what ``version`` recorded: its SHA-256 equals ``content_hash``.
 
     :param version: a stored version.
-    :param content: the bytes fetched from ``version.content_url``.
+    :param content: the bytes fetched from ``version.content_url`` (``bytes``,
+        ``bytearray`` or ``memoryview``).
     :return: ``True`` when the hashes match (compared in constant time).
+    :raises TypeError: ``version`` is no :class:`SkillVersion` or ``content`` is not bytes.
     """
+    if not isinstance(version, SkillVersion):
+        raise TypeError(f"verify_content(): version must be a SkillVersion, got {type(version).__name__}")
+    if not isinstance(content, bytes | bytearray | memoryview):
+        raise TypeError(f"verify_content(): content must be bytes, got {type(content).__name__}")
     return hmac.compare_digest(sha256_hex(bytes(content)), version.content_hash)

@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import psycopg
-
-from skilldb import _validate
-from skilldb._sql import Call, first, run
+from skilldb._sql import Call, first, operation
 from skilldb.models import RatingWithRelations
 
 __all__ = ["get_rating_with_relations"]
 
 
-def _get_rating_with_relations(rating_id: str) -> Call[RatingWithRelations, RatingWithRelations | None]:
-    params = {"rating_id": _validate.text("rating_id", rating_id)}
-    return Call.nested("get_rating_with_relations", params, RatingWithRelations, first)
-
-
-def get_rating_with_relations(conn: psycopg.Connection[Any], rating_id: str) -> RatingWithRelations | None:
-    """The rating with its ``skill`` and ``user``, in one statement; ``None`` if absent.
+@operation
+def get_rating_with_relations(rating_id: str) -> Call[RatingWithRelations, RatingWithRelations | None]:
+    """The rating with its ``skill`` and ``user``, in one statement.
 
     SQL: ``queries/ratings.sql`` ``get_rating_with_relations``.
 
-    :raises InvalidInput: ``rating_id`` is blank.
-    :raises TenantRequired: no tenant is bound.
+    :param conn: a connection inside a ``skilldb.tenant`` block.
+    :param rating_id: the rating's id.
+    :return: a :class:`RatingWithRelations`, or ``None`` when absent.
+    :raises InvalidInput: ``rating_id`` is not a valid id.
+    :raises TenantRequired: no ``skilldb.tenant`` block is open on ``conn``.
     """
-    return run(conn, _get_rating_with_relations(rating_id))
+    return Call.nested("get_rating_with_relations", {"rating_id": rating_id}, RatingWithRelations, first)

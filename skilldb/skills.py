@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import dataclasses
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
 from psycopg.rows import class_row, dict_row
 
 from skilldb import _validate
-from skilldb._sql import Call, every, first, run, single
+from skilldb._sql import Call, every, first, operation, single
 from skilldb.errors import InvalidInput, NotFound
 from skilldb.models import Page, Skill, SkillListItem, SkillWithRelations
 
@@ -34,101 +34,85 @@ __all__ = [
 MAX_LIMIT = 1000
 
 
-def _create_skill(
-    author_id: str | None, name: str, slug: str, description: str | None, category: str | None
-) -> Call[Skill, Skill]:
-    params = {
-        "author_id": _validate.optional_text("author_id", author_id),
-        "name": _validate.text("name", name),
-        "slug": _validate.slug(slug),
-        "description": description,
-        "category": _validate.optional_text("category", category),
-    }
-    return Call("create_skill", params, class_row(Skill), single)
-
-
-def _get_skill(skill_id: str) -> Call[Skill, Skill | None]:
-    return Call("get_skill", {"skill_id": _validate.text("skill_id", skill_id)}, class_row(Skill), first)
-
-
-def _get_skill_by_slug(slug: str) -> Call[Skill, Skill | None]:
-    return Call("get_skill_by_slug", {"slug": _validate.slug(slug)}, class_row(Skill), first)
-
-
-def _list_skills(category: str | None, limit: int) -> Call[Skill, list[Skill]]:
-    params = {
-        "category": _validate.optional_text("category", category),
-        "limit": _validate.positive_int("limit", limit, maximum=MAX_LIMIT),
-    }
-    return Call("list_skills", params, class_row(Skill), every)
-
-
+@operation
 def create_skill(
-    conn: psycopg.Connection[Any],
     *,
     author_id: str | None,
     name: str,
     slug: str,
     description: str | None = None,
     category: str | None = None,
-) -> Skill:
+) -> Call[Skill, Skill]:
     """Create a skill in the bound tenant, with no versions, and return it.
 
     SQL: ``queries/skills.sql`` ``create_skill``.
 
+    :param conn: a connection inside a ``skilldb.tenant`` block.
     :param author_id: id of a user of the bound tenant, or ``None``.
-    :param name: non-blank display name.
-    :param slug: URL name, unique in the tenant: lowercase words joined by hyphens.
-    :param description: free text, or ``None``.
-    :param category: non-blank category, or ``None``.
+    :param name: non-blank display name, at most 200 characters.
+    :param slug: URL name, unique in the tenant: lowercase words joined by hyphens, at most 100 characters.
+    :param description: free text (at most 100,000 characters), or ``None``.
+    :param category: non-blank category (at most 100 characters), or ``None``.
     :return: the new :class:`Skill` (``total_uses`` 0, ``average_rating`` ``None``).
-    :raises InvalidInput: blank name or category, malformed slug.
+    :raises InvalidInput: blank name or category, malformed slug, text too long.
+    :raises InvalidType: an argument of the wrong type (also a ``TypeError``).
     :raises AlreadyExists: the tenant already has a skill with this slug.
     :raises UnknownReference: ``author_id`` is no user of the bound tenant.
-    :raises TenantRequired: no tenant is bound.
+    :raises TenantRequired: no ``skilldb.tenant`` block is open on ``conn``.
     """
-    return run(conn, _create_skill(author_id, name, slug, description, category))
+    params = {"author_id": author_id, "name": name, "slug": slug, "description": description, "category": category}
+    return Call("create_skill", params, class_row(Skill), single)
 
 
-def get_skill(conn: psycopg.Connection[Any], skill_id: str) -> Skill | None:
+@operation
+def get_skill(skill_id: str) -> Call[Skill, Skill | None]:
     """The skill with ``skill_id`` in the bound tenant, or ``None``.
 
     SQL: ``queries/skills.sql`` ``get_skill``.
 
-    :raises InvalidInput: ``skill_id`` is blank.
-    :raises TenantRequired: no tenant is bound.
+    :param conn: a connection inside a ``skilldb.tenant`` block.
+    :param skill_id: the skill's id.
+    :return: a :class:`Skill` or ``None``.
+    :raises InvalidInput: ``skill_id`` is not a valid id.
+    :raises TenantRequired: no ``skilldb.tenant`` block is open on ``conn``.
     """
-    return run(conn, _get_skill(skill_id))
+    return Call("get_skill", {"skill_id": skill_id}, class_row(Skill), first)
 
 
-def get_skill_by_slug(conn: psycopg.Connection[Any], slug: str) -> Skill | None:
+@operation
+def get_skill_by_slug(slug: str) -> Call[Skill, Skill | None]:
     """The bound tenant's skill with ``slug``, or ``None``.
 
     SQL: ``queries/skills.sql`` ``get_skill_by_slug``.
 
+    :param conn: a connection inside a ``skilldb.tenant`` block.
+    :param slug: the skill's URL name.
+    :return: a :class:`Skill` or ``None``.
     :raises InvalidInput: malformed slug.
-    :raises TenantRequired: no tenant is bound.
+    :raises TenantRequired: no ``skilldb.tenant`` block is open on ``conn``.
     """
-    return run(conn, _get_skill_by_slug(slug))
+    return Call("get_skill_by_slug", {"slug": slug}, class_row(Skill), first)
 
 
-def list_skills(conn: psycopg.Connection[Any], *, category: str | None = None, limit: int = 100) -> list[Skill]:
+@operation
+def list_skills(*, category: str | None = None, limit: int = 100) -> Call[Skill, list[Skill]]:
     """The bound tenant's skills, oldest first (ties by id), at most ``limit``.
 
     SQL: ``queries/skills.sql`` ``list_skills``.
 
+    :param conn: a connection inside a ``skilldb.tenant`` block.
     :param category: only skills in this category, when given.
     :param limit: 1 to 1000.
     :return: a list, empty when nothing matches.
     :raises InvalidInput: ``limit`` out of range, blank ``category``.
-    :raises TenantRequired: no tenant is bound.
+    :raises TenantRequired: no ``skilldb.tenant`` block is open on ``conn``.
     """
-    return run(conn, _list_skills(category, limit))
+    return Call("list_skills", {"category": category, "limit": limit}, class_row(Skill), every)
 
 
 ORDERS = ("created_at", "total_uses", "average_rating")
-#: Keys above every skill's: created_at is timestamptz(3), total_uses is below 2**31 - 1
-#: (a CHECK constraint), the rating sort key at most 500.
+#: Keys above every skill's: created_at is a moment before 9999-12-30, total_uses is
+#: below 2**31 - 1 (a CHECK constraint), the rating sort key at most 500.
 FIRST_PAGE_KEY: dict[str, Any] = {
     "created_at": datetime.max.replace(tzinfo=UTC),
     "total_uses": 2**31 - 1,
@@ -139,10 +123,6 @@ MAX_PAGE = 500
 
 
 def _pointer(query: str, skill_id: str, version_id: str | None) -> Call[dict[str, Any], Skill]:
-    skill_id = _validate.text("skill_id", skill_id)
-    if version_id is not None or query == "publish_version":
-        version_id = _validate.text("version_id", version_id)
-
     def finish(rows: Sequence[dict[str, Any]], rowcount: int) -> Skill:
         row = rows[0]
         if row["id"] is not None:
@@ -158,9 +138,58 @@ def _pointer(query: str, skill_id: str, version_id: str | None) -> Call[dict[str
     return Call(query, {"skill_id": skill_id, "version_id": version_id}, dict_row, finish)
 
 
-def _get_skill_with_relations(skill_id: str) -> Call[SkillWithRelations, SkillWithRelations | None]:
-    params = {"skill_id": _validate.text("skill_id", skill_id)}
-    return Call.nested("get_skill_with_relations", params, SkillWithRelations, first)
+@operation
+def publish_version(skill_id: str, version_id: str) -> Call[dict[str, Any], Skill]:
+    """Publish ``version_id``: point the skill's ``published_version_id`` at it; return the skill.
+
+    SQL: ``queries/skills.sql`` ``publish_version`` (one statement). The database's
+    composite foreign key rejects a version of another skill as well.
+
+    :param conn: a connection inside a ``skilldb.tenant`` block.
+    :param skill_id: the skill's id.
+    :param version_id: the id of one of its versions.
+    :return: the updated :class:`Skill`.
+    :raises NotFound: the bound tenant has no such skill, or no such version.
+    :raises InvalidInput: the version belongs to another skill.
+    :raises TenantRequired: no ``skilldb.tenant`` block is open on ``conn``.
+    """
+    return _pointer("publish_version", skill_id, version_id)
+
+
+@operation
+def set_draft_version(skill_id: str, version_id: str | None) -> Call[dict[str, Any], Skill]:
+    """Point the skill's ``draft_version_id`` at ``version_id`` (``None`` clears it); return the skill.
+
+    SQL: ``queries/skills.sql`` ``set_draft_version`` (one statement).
+
+    :param conn: a connection inside a ``skilldb.tenant`` block.
+    :param skill_id: the skill's id.
+    :param version_id: the id of one of its versions, or ``None``.
+    :return: the updated :class:`Skill`.
+    :raises NotFound: the bound tenant has no such skill, or no such version.
+    :raises InvalidInput: the version belongs to another skill.
+    :raises TenantRequired: no ``skilldb.tenant`` block is open on ``conn``.
+    """
+    return _pointer("set_draft_version", skill_id, version_id)
+
+
+@operation
+def get_skill_with_relations(skill_id: str) -> Call[SkillWithRelations, SkillWithRelations | None]:
+    """The skill with every relation, in one statement and one round trip.
+
+    Relations: ``author`` (``None`` when unset), ``versions`` (newest first),
+    ``published_version`` and ``draft_version`` (``None`` when unset), ``ratings``
+    (newest first, each with its ``user``), ``usage`` (``total_uses``, ``last_used_at``).
+
+    SQL: ``queries/skills.sql`` ``get_skill_with_relations``.
+
+    :param conn: a connection inside a ``skilldb.tenant`` block.
+    :param skill_id: the skill's id.
+    :return: a :class:`SkillWithRelations`, or ``None`` when absent.
+    :raises InvalidInput: ``skill_id`` is not a valid id.
+    :raises TenantRequired: no ``skilldb.tenant`` block is open on ``conn``.
+    """
+    return Call.nested("get_skill_with_relations", {"skill_id": skill_id}, SkillWithRelations, first)
 
 
 def _encode_cursor(order_by: str, item: SkillListItem) -> str:
@@ -176,28 +205,58 @@ def _encode_cursor(order_by: str, item: SkillListItem) -> str:
 
 
 def _decode_cursor(order_by: str, cursor: str) -> tuple[Any, str]:
+    """The (key, id) a cursor of :func:`list_skills_with_relations` holds, checked for ``order_by``."""
+    bad = f"after is not a cursor returned by list_skills_with_relations: {cursor[:80]!r}"
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         cursor_order, key, after_id = json.loads(raw)
+    except (ValueError, TypeError, binascii.Error):
+        raise InvalidInput(bad) from None
+    if cursor_order != order_by:
+        raise InvalidInput(f"after is a cursor for order_by={cursor_order!r}, not order_by={order_by!r}")
+    try:
+        _validate.key("after id", after_id)
         if order_by == "created_at":
             key = datetime.fromisoformat(key)
-        elif isinstance(key, bool) or not isinstance(key, int):
-            raise TypeError(key)
-        if not isinstance(after_id, str):
-            raise TypeError(after_id)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput(f"after is not a cursor returned by list_skills_with_relations: {cursor!r}") from exc
-    if cursor_order != order_by:
-        raise InvalidInput(f"after is a cursor for order_by={cursor_order!r}, not {order_by!r}")
+            if key.tzinfo is None:
+                raise ValueError(key)
+        elif isinstance(key, bool) or not isinstance(key, int) or not 0 <= key <= FIRST_PAGE_KEY[order_by]:
+            raise ValueError(key)
+    except (ValueError, TypeError):
+        raise InvalidInput(bad) from None
     return key, after_id
 
 
-def _list_skills_with_relations(
-    order_by: str, limit: int, after: str | None
+@operation
+def list_skills_with_relations(
+    *,
+    order_by: str = "created_at",
+    limit: int = 50,
+    after: str | None = None,
 ) -> Call[SkillListItem, Page[SkillListItem]]:
+    """A page of the bound tenant's skills, each with ``author`` and ``published_version``.
+
+    Keyset pagination (no OFFSET): pass the returned ``next_cursor`` as ``after`` for
+    the next page; every skill appears exactly once across pages, ties broken by id.
+
+    SQL: ``queries/skills.sql`` ``list_skills_with_relations_by_<order_by>`` (one
+    statement, an index range scan at any depth).
+
+    :param conn: a connection inside a ``skilldb.tenant`` block.
+    :param order_by: ``"created_at"`` (newest first), ``"total_uses"`` (most used
+        first) or ``"average_rating"`` (best rated first, unrated last).
+    :param limit: skills per page, 1 to 500.
+    :param after: ``next_cursor`` of the previous page, ``None`` for the first.
+    :return: a :class:`Page` of :class:`SkillListItem`; ``next_cursor`` is ``None``
+        on the last page.
+    :raises InvalidInput: unknown ``order_by``, ``limit`` out of range, a malformed
+        cursor or one made for another ``order_by``.
+    :raises TenantRequired: no ``skilldb.tenant`` block is open on ``conn``.
+    """
     if order_by not in ORDERS:
         raise InvalidInput(f"order_by must be one of {', '.join(ORDERS)}; got {order_by!r}")
-    limit = _validate.positive_int("limit", limit, maximum=MAX_PAGE)
+    if limit > MAX_PAGE:
+        raise InvalidInput(f"limit must be from 1 to {MAX_PAGE}, got {limit!r}")
     # the first page starts after a key greater than any skill's (see migration 0009)
     after_key, after_id = (FIRST_PAGE_KEY[order_by], "") if after is None else _decode_cursor(order_by, after)
 
@@ -209,71 +268,3 @@ def _list_skills_with_relations(
     # one row more than asked tells whether another page follows
     params = {"after_key": after_key, "after_id": after_id, "limit": limit + 1}
     return Call.nested(f"list_skills_with_relations_by_{order_by}", params, SkillListItem, finish)
-
-
-def publish_version(conn: psycopg.Connection[Any], skill_id: str, version_id: str) -> Skill:
-    """Publish ``version_id``: point the skill's ``published_version_id`` at it; return the skill.
-
-    SQL: ``queries/skills.sql`` ``publish_version`` (one statement). The database's
-    composite foreign key rejects a version of another skill as well.
-
-    :raises NotFound: the bound tenant has no such skill, or no such version.
-    :raises InvalidInput: the version belongs to another skill.
-    :raises TenantRequired: no tenant is bound.
-    """
-    return run(conn, _pointer("publish_version", skill_id, version_id))
-
-
-def set_draft_version(conn: psycopg.Connection[Any], skill_id: str, version_id: str | None) -> Skill:
-    """Point the skill's ``draft_version_id`` at ``version_id`` (``None`` clears it); return the skill.
-
-    SQL: ``queries/skills.sql`` ``set_draft_version`` (one statement).
-
-    :raises NotFound: the bound tenant has no such skill, or no such version.
-    :raises InvalidInput: the version belongs to another skill.
-    :raises TenantRequired: no tenant is bound.
-    """
-    return run(conn, _pointer("set_draft_version", skill_id, version_id))
-
-
-def get_skill_with_relations(conn: psycopg.Connection[Any], skill_id: str) -> SkillWithRelations | None:
-    """The skill with every relation, in one statement and one round trip; ``None`` if absent.
-
-    Relations: ``author`` (``None`` when unset), ``versions`` (newest first),
-    ``published_version`` and ``draft_version`` (``None`` when unset), ``ratings``
-    (newest first, each with its ``user``), ``usage`` (``total_uses``, ``last_used_at``).
-
-    SQL: ``queries/skills.sql`` ``get_skill_with_relations``.
-
-    :raises InvalidInput: ``skill_id`` is blank.
-    :raises TenantRequired: no tenant is bound.
-    """
-    return run(conn, _get_skill_with_relations(skill_id))
-
-
-def list_skills_with_relations(
-    conn: psycopg.Connection[Any],
-    *,
-    order_by: str = "created_at",
-    limit: int = 50,
-    after: str | None = None,
-) -> Page[SkillListItem]:
-    """A page of the bound tenant's skills, each with ``author`` and ``published_version``.
-
-    Keyset pagination (no OFFSET): pass the returned ``next_cursor`` as ``after`` for
-    the next page; every skill appears exactly once across pages, ties broken by id.
-
-    SQL: ``queries/skills.sql`` ``list_skills_with_relations_by_<order_by>`` (one
-    statement, an index range scan at any depth).
-
-    :param order_by: ``"created_at"`` (newest first), ``"total_uses"`` (most used
-        first) or ``"average_rating"`` (best rated first, unrated last).
-    :param limit: skills per page, 1 to 500.
-    :param after: ``next_cursor`` of the previous page, ``None`` for the first.
-    :return: a :class:`Page` of :class:`SkillListItem`; ``next_cursor`` is ``None``
-        on the last page.
-    :raises InvalidInput: unknown ``order_by``, ``limit`` out of range, a malformed
-        cursor or one made for another ``order_by``.
-    :raises TenantRequired: no tenant is bound.
-    """
-    return run(conn, _list_skills_with_relations(order_by, limit, after))

@@ -1,69 +1,241 @@
-"""Tenant binding: every statement runs inside a transaction bound to one tenant.
+"""Tenant binding: every operation runs inside a transaction bound to one tenant.
 
-The binding is the transaction-local setting ``app.current_tenant_id``, read by the
-row-level security policies (``migrations/``). Being transaction-local,
-it ends with the transaction, so a pooled connection never carries it into its next
-checkout.
+``skilldb.tenant(conn, tenant_id)`` opens a transaction, binds the tenant with
+``SET LOCAL app.current_tenant_id = '<tenant_id>'`` (read by the row-level security
+policies in ``migrations/``) and records the binding for ``conn`` in this process.
+Operations run only inside such a block, and pass its tenant to their SQL as
+``:tenant_id``: a session-level ``app.current_tenant_id`` (``SET`` without ``LOCAL``,
+``ALTER ROLE ... SET``) is never taken for a binding.
+
+The block fails closed:
+
+* a second block on the same connection, from any thread or task, raises
+  :class:`~skilldb.errors.TransactionInProgress` (claimed under a lock, so two
+  threads cannot both get in);
+* an operation called from another thread or task than the block's raises
+  :class:`~skilldb.errors.TenantRequired`;
+* after a failed statement (even one the caller caught), the block raises
+  :class:`~skilldb.errors.TransactionAborted` at its next operation and at its exit:
+  PostgreSQL rolled the transaction back, and nothing of the block is committed;
+* after a raw ``COMMIT`` or ``ROLLBACK`` inside the block, the next operation and the
+  exit raise :class:`~skilldb.errors.TransactionEnded`.
+
+``SET LOCAL`` is transaction-local, so a pooled connection never carries the binding
+into its next checkout; it is also the form Citus propagates to its worker nodes
+(``set_config(..., true)`` is not propagated).
 """
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.pq import TransactionStatus
 
-from skilldb._sql import _prepare
-from skilldb.errors import InvalidInput, TransactionInProgress, translate_errors
+from skilldb import _validate
+from skilldb.errors import (
+    ConnectionClosed,
+    SkillDBError,
+    TenantRequired,
+    TransactionAborted,
+    TransactionEnded,
+    TransactionInProgress,
+    translate,
+)
 
-__all__ = ["BIND_TENANT_SQL", "atenant", "tenant"]
+__all__ = ["Binding", "atenant", "bind_tenant_sql", "bound", "tenant"]
 
-#: The statement that binds a tenant for the rest of the current transaction.
-BIND_TENANT_SQL = "SELECT set_config('app.current_tenant_id', %s, true)"
+AnyConnection = psycopg.Connection[Any] | psycopg.AsyncConnection[Any]
 
 
-def _check(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any], tenant_id: str) -> None:
-    if not isinstance(tenant_id, str) or not tenant_id.strip():
-        raise InvalidInput(f"tenant_id must be a non-empty string, got {tenant_id!r}")
-    if conn.info.transaction_status != TransactionStatus.IDLE:
-        raise TransactionInProgress(
-            "skilldb.tenant() starts the transaction it binds, but the connection is already "
-            f"in one ({conn.info.transaction_status.name}): commit or roll back first"
+@dataclass(eq=False, slots=True)
+class Binding:
+    """The tenant a ``skilldb.tenant`` block bound on one connection, and who holds it.
+
+    :param tenant_id: the bound tenant.
+    :param owner: the thread id (sync) or asyncio task (async) running the block.
+    :param failure: the first error an operation of the block raised, if any.
+    """
+
+    tenant_id: str
+    owner: object
+    failure: BaseException | None = field(default=None)
+
+
+_BINDINGS: weakref.WeakKeyDictionary[AnyConnection, Binding] = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
+def bind_tenant_sql(tenant_id: str) -> sql.Composed:
+    """``SET LOCAL app.current_tenant_id = '<tenant_id>'``, the tenant quoted client-side.
+
+    psycopg binds parameters on the server, where ``SET`` cannot take one, so the
+    value is composed as a literal (:class:`psycopg.sql.Literal` quotes it safely).
+    """
+    return sql.SQL("SET LOCAL app.current_tenant_id = {}").format(sql.Literal(tenant_id))
+
+
+def _owner(conn: AnyConnection) -> object:
+    if isinstance(conn, psycopg.AsyncConnection):
+        task = asyncio.current_task()
+        return task if task is not None else threading.get_ident()
+    return threading.get_ident()
+
+
+@contextmanager
+def _claim(conn: AnyConnection, tenant_id: Any, name: str) -> Iterator[Binding]:
+    """Validate, then register a binding for ``conn`` for the duration of the block."""
+    tenant_id = _validate.rule("tenant_id", str)(tenant_id)
+    expected = psycopg.AsyncConnection if name.startswith("skilldb.aio") else psycopg.Connection
+    if not isinstance(conn, expected):
+        raise TypeError(f"{name}(): conn must be a psycopg.{expected.__name__}, got {type(conn).__name__}")
+    if conn.closed:
+        raise ConnectionClosed(f"{name}(): the connection is closed")
+    with _LOCK:
+        held = _BINDINGS.get(conn)
+        if held is not None:
+            raise TransactionInProgress(
+                f"{name}(): the connection is already bound by another skilldb.tenant block "
+                "(of this or another thread or task); a connection serves one block at a time"
+            )
+        status = conn.info.transaction_status
+        if status != TransactionStatus.IDLE:
+            raise TransactionInProgress(
+                f"{name}() starts the transaction it binds, but the connection is already "
+                f"in one ({status.name}): commit or roll back first"
+            )
+        binding = _BINDINGS[conn] = Binding(tenant_id, _owner(conn))
+    try:
+        yield binding
+    finally:
+        with _LOCK:
+            _BINDINGS.pop(conn, None)
+
+
+def bound(conn: AnyConnection, name: str) -> Binding:
+    """The binding an operation named ``name`` may act under on ``conn``, or raise.
+
+    :raises TenantRequired: no ``skilldb.tenant`` block is open on ``conn``, or it
+        belongs to another thread or task.
+    :raises TransactionAborted: an earlier statement of the block failed.
+    :raises TransactionEnded: the block's transaction was ended by a raw COMMIT or ROLLBACK.
+    """
+    binding = _BINDINGS.get(conn)
+    if binding is None:
+        raise TenantRequired(
+            f"{name}() runs only inside `with skilldb.tenant(conn, tenant_id):` "
+            "(a session-level app.current_tenant_id is not a binding)"
         )
+    if binding.owner != _owner(conn):
+        raise TenantRequired(f"{name}(): the connection is bound by a skilldb.tenant block of another thread or task")
+    check_open(conn, binding)
+    return binding
+
+
+def check_open(conn: AnyConnection, binding: Binding) -> None:
+    """Raise if the block's transaction failed or was ended under it."""
+    status = conn.info.transaction_status
+    if status == TransactionStatus.INERROR:
+        cause = f" (first failure: {binding.failure})" if binding.failure is not None else ""
+        raise TransactionAborted(
+            "a statement in this skilldb.tenant block failed, so PostgreSQL rolled its transaction "
+            f"back: nothing in the block is committed{cause}"
+        ) from binding.failure
+    if status == TransactionStatus.IDLE:
+        raise TransactionEnded(
+            "the skilldb.tenant block's transaction was ended inside the block by a raw COMMIT or "
+            "ROLLBACK: its earlier statements may be committed or lost, and the tenant is no longer bound"
+        )
+    if status == TransactionStatus.UNKNOWN:
+        raise ConnectionClosed("the connection was lost inside the skilldb.tenant block")
+
+
+@contextmanager
+def recording(binding: Binding) -> Iterator[None]:
+    """Remember the first error raised inside, for the block's later messages."""
+    try:
+        yield
+    except (SkillDBError, psycopg.Error) as exc:
+        if binding.failure is None:
+            binding.failure = exc
+        raise
+
+
+def _translated(exc: psycopg.Error) -> BaseException:
+    return translate(exc) or exc
 
 
 @contextmanager
 def tenant(conn: psycopg.Connection[Any], tenant_id: str) -> Iterator[psycopg.Connection[Any]]:
     """Open a transaction on ``conn`` bound to ``tenant_id``; commit on success, roll back on error.
 
-    Runs ``SELECT set_config('app.current_tenant_id', %s, true)`` (transaction-local:
-    psycopg binds parameters on the server, so ``SET LOCAL ... = %s`` cannot be used).
+    Runs ``BEGIN`` (psycopg), ``SET LOCAL app.current_tenant_id = '<tenant_id>'``, the
+    block, then ``COMMIT``, or ``ROLLBACK`` when the block raises. Every skilldb
+    operation called with ``conn`` inside acts for ``tenant_id``.
 
-    :param conn: an idle connection (autocommit or not).
-    :param tenant_id: the id of the tenant (``tenants.id``) every statement acts for.
+    Supported isolation levels: READ COMMITTED (PostgreSQL's default) is what the
+    operations are written for. Under REPEATABLE READ or SERIALIZABLE, concurrent
+    writers may get :class:`~skilldb.errors.SerializationFailure`: the block was rolled
+    back, and the caller may run it again.
+
+    :param conn: an idle ``psycopg.Connection`` (autocommit or not), used by one
+        thread at a time for the block.
+    :param tenant_id: the id of the tenant (``tenants.id``) every operation acts for:
+        1-128 printable characters, no surrounding whitespace.
     :return: a context manager yielding ``conn``.
-    :raises InvalidInput: ``tenant_id`` is empty or not a string.
-    :raises TransactionInProgress: ``conn`` is already inside a transaction, whose
-        tenant binding this block could neither set cleanly nor end.
+    :raises InvalidInput: ``tenant_id`` is not such a string.
+    :raises TypeError: ``conn`` is not a ``psycopg.Connection``.
+    :raises ConnectionClosed: ``conn`` is closed.
+    :raises TransactionInProgress: ``conn`` is already inside a transaction or a block.
+    :raises TransactionAborted: (at exit) a statement of the block failed; nothing was committed.
+    :raises TransactionEnded: (at exit) a raw COMMIT or ROLLBACK ended the transaction inside.
+    :raises SerializationFailure: (at exit) the COMMIT lost to a concurrent transaction.
     """
-    _check(conn, tenant_id)
-    with conn.transaction():
-        with translate_errors():
-            conn.execute(BIND_TENANT_SQL, (tenant_id,), prepare=_prepare(conn))
-        yield conn
+    with _claim(conn, tenant_id, "skilldb.tenant") as binding:
+        committing = False
+        try:
+            with conn.transaction():
+                conn.execute(bind_tenant_sql(binding.tenant_id))
+                yield conn
+                check_open(conn, binding)
+                committing = True
+        except psycopg.Error as exc:
+            if committing:
+                raise _translated(exc) from exc
+            raise
 
 
 @asynccontextmanager
 async def atenant(conn: psycopg.AsyncConnection[Any], tenant_id: str) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
     """Async twin of :func:`tenant` for ``psycopg.AsyncConnection`` (``async with``).
 
-    :raises InvalidInput: ``tenant_id`` is empty or not a string.
-    :raises TransactionInProgress: ``conn`` is already inside a transaction.
+    The block belongs to the asyncio task that entered it: operations called with
+    ``conn`` from another task raise :class:`~skilldb.errors.TenantRequired`.
+
+    :raises InvalidInput: ``tenant_id`` is not a valid tenant id.
+    :raises TypeError: ``conn`` is not a ``psycopg.AsyncConnection``.
+    :raises ConnectionClosed: ``conn`` is closed.
+    :raises TransactionInProgress: ``conn`` is already inside a transaction or a block.
+    :raises TransactionAborted: (at exit) a statement of the block failed; nothing was committed.
+    :raises TransactionEnded: (at exit) a raw COMMIT or ROLLBACK ended the transaction inside.
+    :raises SerializationFailure: (at exit) the COMMIT lost to a concurrent transaction.
     """
-    _check(conn, tenant_id)
-    async with conn.transaction():
-        with translate_errors():
-            await conn.execute(BIND_TENANT_SQL, (tenant_id,), prepare=_prepare(conn))
-        yield conn
+    with _claim(conn, tenant_id, "skilldb.aio.tenant") as binding:
+        committing = False
+        try:
+            async with conn.transaction():
+                await conn.execute(bind_tenant_sql(binding.tenant_id))
+                yield conn
+                check_open(conn, binding)
+                committing = True
+        except psycopg.Error as exc:
+            if committing:
+                raise _translated(exc) from exc
+            raise

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import psycopg
 from psycopg.rows import class_row
 
-from skilldb import _validate
-from skilldb._sql import Call, first, run, single
+from skilldb._sql import Call, first, operation, single
 from skilldb.models import Tenant
 
 __all__ = ["create_tenant", "get_tenant"]
 
 
-def _create_tenant(name: str) -> Call[Tenant, Tenant]:
-    return Call(
-        "create_tenant",
-        {"name": _validate.text("name", name)},
-        class_row(Tenant),
-        single,
-    )
-
-
-def _get_tenant() -> Call[Tenant, Tenant | None]:
-    return Call("get_tenant", {}, class_row(Tenant), first)
-
-
-def create_tenant(conn: psycopg.Connection[Any], *, name: str) -> Tenant:
+@operation
+def create_tenant(*, name: str) -> Call[Tenant, Tenant]:
     """Create the row of the tenant bound by :func:`skilldb.tenant` and return it.
 
     The new tenant's id is the bound id, so a tenant is created by binding a fresh
@@ -35,20 +19,24 @@ def create_tenant(conn: psycopg.Connection[Any], *, name: str) -> Tenant:
 
     SQL: ``queries/tenants.sql`` ``create_tenant``.
 
-    :param name: display name, non-blank.
+    :param conn: a connection inside a ``skilldb.tenant`` block.
+    :param name: display name, non-blank, at most 200 characters.
     :return: the new :class:`Tenant`.
-    :raises InvalidInput: ``name`` is blank.
+    :raises InvalidInput: ``name`` is blank, too long or holds control characters.
     :raises AlreadyExists: the bound tenant already has its row.
-    :raises TenantRequired: no tenant is bound.
+    :raises TenantRequired: no ``skilldb.tenant`` block is open on ``conn``.
     """
-    return run(conn, _create_tenant(name))
+    return Call("create_tenant", {"name": name}, class_row(Tenant), single)
 
 
-def get_tenant(conn: psycopg.Connection[Any]) -> Tenant | None:
-    """The bound tenant's row, or ``None`` if it has none (row-level security hides all others).
+@operation
+def get_tenant() -> Call[Tenant, Tenant | None]:
+    """The bound tenant's row, or ``None`` if it has none.
 
     SQL: ``queries/tenants.sql`` ``get_tenant``.
 
-    :raises TenantRequired: no tenant is bound.
+    :param conn: a connection inside a ``skilldb.tenant`` block.
+    :return: a :class:`Tenant` or ``None``.
+    :raises TenantRequired: no ``skilldb.tenant`` block is open on ``conn``.
     """
-    return run(conn, _get_tenant())
+    return Call("get_tenant", {}, class_row(Tenant), first)

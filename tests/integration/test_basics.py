@@ -192,5 +192,5 @@ def test_queries_work_with_preparation_off(db: Any, tenant_a: str) -> None:
 def test_raw_aiosql_functions_stay_reachable(app_conn: psycopg.Connection[Any], tenant_a: str) -> None:
     with skilldb.tenant(app_conn, tenant_a):
         skilldb.create_skill(app_conn, author_id=None, name="Raw", slug="raw")
-        row = skilldb.queries.get_skill_by_slug(app_conn, slug="raw")
+        row = skilldb.queries.get_skill_by_slug(app_conn, tenant_id=tenant_a, slug="raw")
     assert row is not None and "raw" in row

@@ -332,15 +332,16 @@ def test_the_keyset_condition_is_an_index_condition_even_in_generic_plans(
     from skilldb._sql import sql_of
 
     sql = sql_of(f"list_skills_with_relations_by_{order_by}")
-    for i, name in enumerate(("after_key", "after_id", "limit"), start=1):
+    for i, name in enumerate(("tenant_id", "after_key", "after_id", "limit"), start=1):
         sql = sql.replace(f"%({name})s", f"${i}")
     key = {"created_at": "'2026-01-01'", "total_uses": "5", "average_rating": "300"}[order_by]
     with skilldb.tenant(app_conn, tenant_a):
         for setting in ("plan_cache_mode = force_generic_plan", "enable_seqscan = off", "enable_sort = off"):
             app_conn.execute(f"SET LOCAL {setting}")
         app_conn.execute(f"PREPARE page AS {sql}")
-        plan = "\n".join(r[0] for r in app_conn.execute(f"EXPLAIN EXECUTE page({key}, 'x', 51)"))
+        plan = "\n".join(r[0] for r in app_conn.execute(f"EXPLAIN EXECUTE page('{tenant_a}', {key}, 'x', 51)"))
         app_conn.execute("DEALLOCATE page")
     assert f"Index Scan Backward using skills_{order_by}_idx" in plan, plan
     index_cond = next(line for line in plan.splitlines() if "Index Cond" in line and "ROW(" in line)
-    assert "$1" in index_cond and "$2" in index_cond, plan
+    assert "$2" in index_cond and "$3" in index_cond, plan
+    assert "(tenant_id)::text = $1" in index_cond, plan

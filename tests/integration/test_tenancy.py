@@ -87,8 +87,11 @@ def two_tenants(admin_conn: psycopg.Connection[Any]) -> tuple[str, str]:
     """Tenants A and B, each with one row in every tenant table (written as superuser)."""
     a, b = (f"{x}-{uuid.uuid4().hex[:8]}" for x in "ab")
     for tenant in (a, b):
-        for table, row in sample_rows(tenant).items():
-            insert(admin_conn, table, row)
+        # a DBA binds the tenant too: versions are numbered under their tenant's binding
+        with admin_conn.transaction():
+            admin_conn.execute(skilldb.tenancy.bind_tenant_sql(tenant))
+            for table, row in sample_rows(tenant).items():
+                insert(admin_conn, table, row)
     return a, b
 
 

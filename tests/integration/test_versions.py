@@ -212,7 +212,8 @@ class TestImmutability:
     def test_a_dba_cannot_choose_a_version_number_out_of_turn(
         self, admin_conn: psycopg.Connection[Any], version: skilldb.SkillVersion, author: skilldb.User
     ) -> None:
-        with pytest.raises(psycopg.errors.CheckViolation, match="takes version 2 next"):
+        with pytest.raises(psycopg.errors.CheckViolation, match="takes version 2 next"), admin_conn.transaction():
+            admin_conn.execute(skilldb.tenancy.bind_tenant_sql(version.tenant_id))
             admin_conn.execute(
                 "INSERT INTO skill_versions (tenant_id, skill_id, version, content_url, content_hash,"
                 " content_type, name, created_by) VALUES (%s, %s, 7, 'k', %s, 'text/plain', 'n', %s)",
