@@ -80,9 +80,7 @@ def slug(field: str, value: Any) -> str:
     """Lowercase ASCII words joined by single hyphens (``code-review``), at most 100 characters."""
     s = _string(field, value, 100)
     if not SLUG.fullmatch(s):
-        raise InvalidInput(
-            f"{field} must be lowercase letters and digits in words joined by single hyphens, got {s!r}"
-        )
+        raise InvalidInput(f"{field} must be lowercase letters and digits in words joined by single hyphens, got {s!r}")
     return s
 
 

@@ -142,3 +142,7 @@ def demo(data_dir: Path) -> None:
         click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     click.echo(f"\nSkills visible with no tenant bound: {unbound[0] if unbound else '?'}")
     click.echo(f"Done in {time.perf_counter() - started:.1f}s")
+
+
+if __name__ == "__main__":
+    main()

@@ -32,3 +32,19 @@ def test_mypy_strict_passes_on_the_package_and_a_consumer(tmp_path: Path) -> Non
     )
     result = mypy(str(wrong))
     assert result.returncode != 0 and "None" in result.stdout
+
+
+def test_mypy_sees_the_exact_signature_of_both_faces(tmp_path: Path) -> None:
+    wrong = tmp_path / "wrong_args.py"
+    wrong.write_text(
+        "import psycopg\nimport skilldb\nfrom skilldb import aio\n"
+        "async def f(a: psycopg.AsyncConnection[tuple[object, ...]], s: psycopg.Connection[tuple[object, ...]]) -> None:\n"
+        "    await aio.get_skill(a, 5)\n"  # skill_id: str
+        "    await aio.create_skill(a, name='x', slug='x')\n"  # author_id is required
+        "    skilldb.get_skill(a, 'x')\n"  # the sync face takes a sync connection
+        "    n: int = await aio.get_skill(a, 'x')\n"  # Skill | None
+        "    skilldb.list_skills(s, limit='5')\n"
+    )
+    out = mypy(str(wrong)).stdout
+    for line in (5, 6, 7, 8, 9):
+        assert f"wrong_args.py:{line}: error" in out, out
