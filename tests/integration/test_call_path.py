@@ -50,7 +50,7 @@ def test_a_session_level_setting_is_no_binding(
             assert conn.execute("SELECT current_setting('app.current_tenant_id')").fetchone() == (tenant_b,)
             conn.rollback()
             for call in (skilldb.list_skills, skilldb.get_tenant):
-                with pytest.raises(errors.TenantRequired, match="skilldb.tenant"):
+                with pytest.raises(errors.TenantRequired, match=r"skilldb\.tenant"):
                     call(conn)
             with pytest.raises(errors.TenantRequired):
                 make_skill(conn, "orphan")
@@ -196,7 +196,7 @@ def test_a_closed_connection_and_a_wrong_connection_get_clear_errors(db: Databas
     conn.close()
     with pytest.raises(errors.ConnectionClosed), skilldb.tenant(conn, tenant_a):
         pass
-    with pytest.raises(TypeError, match="conn must be a psycopg.Connection"), skilldb.tenant(object(), tenant_a):  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"conn must be a psycopg\.Connection"), skilldb.tenant(object(), tenant_a):  # type: ignore[arg-type]
         pass
 
 

@@ -39,7 +39,7 @@ def test_the_async_twin_is_the_same_definition(name: str) -> None:
     assert (sync.__name__, asyn.__name__) == (name, name)
     assert (sync.__module__, asyn.__module__) == ("skilldb", "skilldb.aio")
     s, a = inspect.signature(sync), inspect.signature(asyn)
-    assert list(s.parameters)[0] == list(a.parameters)[0] == "conn"
+    assert next(iter(s.parameters)) == next(iter(a.parameters)) == "conn"
     assert "AsyncConnection" not in str(s.parameters["conn"].annotation)
     assert "AsyncConnection" in str(a.parameters["conn"].annotation)
     assert list(s.parameters.values())[1:] == list(a.parameters.values())[1:]

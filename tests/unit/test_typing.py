@@ -38,7 +38,8 @@ def test_mypy_sees_the_exact_signature_of_both_faces(tmp_path: Path) -> None:
     wrong = tmp_path / "wrong_args.py"
     wrong.write_text(
         "import psycopg\nimport skilldb\nfrom skilldb import aio\n"
-        "async def f(a: psycopg.AsyncConnection[tuple[object, ...]], s: psycopg.Connection[tuple[object, ...]]) -> None:\n"
+        "Row = tuple[object, ...]\n"
+        "async def f(a: psycopg.AsyncConnection[Row], s: psycopg.Connection[Row]) -> None:\n"
         "    await aio.get_skill(a, 5)\n"  # skill_id: str
         "    await aio.create_skill(a, name='x', slug='x')\n"  # author_id is required
         "    skilldb.get_skill(a, 'x')\n"  # the sync face takes a sync connection
@@ -46,5 +47,5 @@ def test_mypy_sees_the_exact_signature_of_both_faces(tmp_path: Path) -> None:
         "    skilldb.list_skills(s, limit='5')\n"
     )
     out = mypy(str(wrong)).stdout
-    for line in (5, 6, 7, 8, 9):
+    for line in (6, 7, 8, 9, 10):
         assert f"wrong_args.py:{line}: error" in out, out
