@@ -7,18 +7,21 @@ What it measures
    ids by four contenders:
 
    * ``skilldb``: the typed function (one statement, relations as json, frozen dataclasses);
-   * ``psycopg floor``: the very same SQL text run by plain psycopg (prepared, tuple rows,
-     json parsed by psycopg, no mapping): the cost skilldb cannot go below;
+   * ``psycopg floor``: the very same SQL text and parameters (``tenant_id`` included) run by
+     plain psycopg (prepared, tuple rows, psycopg's default text format, json parsed by
+     psycopg, no mapping): the cost skilldb cannot go below;
    * ``SQLAlchemy ORM``: declarative classes with eager loading and ``lazy="raise"`` (several
      combinations of joinedload/selectinload are tried on a sample, the fastest is timed),
      usage as a ``max(created_at)`` query of its own or folded into the main one as a
      correlated subquery (also tried);
-   * ``naive psycopg``: one query per relation, returning dicts, the rating users either one
-     query per rating (N+1) or one ``= ANY`` query.
+   * ``naive psycopg``: one query per relation (each filtered on ``tenant_id`` too), returning
+     dicts, the rating users either one query per rating (N+1) or one ``= ANY`` query.
 
    Every contender has one connection of its own, acts as the unprivileged role
    ``skilldb_app`` (``SET ROLE`` after connecting) with row-level security on, and binds the
-   tenant per transaction of 100 calls (``skilldb.tenant`` or the same ``set_config``). Each
+   tenant per transaction of 100 calls: ``skilldb.tenant`` for skilldb (whose operations run
+   only inside such a block), the very statement it sends (``skilldb.tenancy.bind_tenant_sql``:
+   ``SET LOCAL app.current_tenant_id = '<id>'``) for the others, so all pay the same binding. Each
    contender is first checked to return the same data as skilldb, then warmed up over all
    ids, then timed per call with ``time.perf_counter_ns`` (batches of 100 interleaved across
    contenders, so drift of the machine hits all of them alike).
@@ -34,12 +37,15 @@ What it measures
    a prepared skilldb call may run after five executions), checked for an index scan on
    ``skills_<order>_idx`` and no sort of the whole tenant.
 
-The data is built deterministically (``--seed``) and loaded with ``COPY`` as the superuser:
+The data is built deterministically (``--seed``) and loaded with ``COPY`` as the superuser,
+with the tenant bound in the loading transaction (the version trigger of skill_versions
+refuses rows of any other tenant than the bound one, even a superuser's):
 ``--skills`` skills x 5 versions x 10 ratings and 1-4 usage events each in one tenant with
-2,000 users (user triggers of skill_versions disabled during the COPY, version pointers set
-by one UPDATE ... FROM), then ``--large-skills`` skills with one published version and an
-author each (``session_replication_role = replica``, foreign keys checked afterwards by
-anti-joins; see ``load_large_set``). Then VACUUM (ANALYZE).
+2,000 users (user triggers of skill_versions disabled during the COPY, version numbers and
+``latest_version`` given, version pointers set by one UPDATE ... FROM), then
+``--large-skills`` skills with one published version and an author each
+(``session_replication_role = replica``, foreign keys checked afterwards by anti-joins; see
+``load_large_set``). Then VACUUM (ANALYZE).
 
 Run it from the repository root::
 
@@ -85,12 +91,12 @@ from psycopg.rows import dict_row
 import skilldb
 from skilldb._sql import JSON_OID, _JsonBytesLoader, model_row, sql_of
 from skilldb.embedded import ensure_database, start_embedded
-from skilldb.skills import ORDERS, _encode_cursor, _list_skills_with_relations
-from skilldb.tenancy import BIND_TENANT_SQL
+from skilldb.skills import ORDERS, _encode_cursor
+from skilldb.tenancy import bind_tenant_sql
 
 try:
     import sqlalchemy
-    from sqlalchemy import DateTime, ForeignKey, bindparam, create_engine, event, func, select, text
+    from sqlalchemy import DateTime, ForeignKey, bindparam, create_engine, event, func, select
     from sqlalchemy.dialects.postgresql import JSONB
     from sqlalchemy.engine import URL, Engine
     from sqlalchemy.orm import (
@@ -425,9 +431,15 @@ def make_small_set(seed: int, n_skills: int, n_users: int, tenant_id: str) -> Sm
 
 
 def load_small_set(conninfo: str, data: SmallSet) -> None:
-    """COPY the small set in one transaction as the superuser."""
+    """COPY the small set in one transaction as the superuser, the tenant bound (``bind_tenant_sql``).
+
+    The binding is needed even by a superuser (who bypasses row-level security): the
+    version-numbering trigger of skill_versions refuses a row of any other tenant than
+    the bound one (SQLSTATE 42501), and it is on again when ``check_version_trigger`` runs.
+    """
     with psycopg.connect(conninfo) as conn, conn.transaction(), conn.cursor() as cur:
         cur.execute("SET LOCAL synchronous_commit = off")
+        cur.execute(bind_tenant_sql(data.tenant_id))
         cur.execute("INSERT INTO tenants (id, name) VALUES (%s, %s)", (data.tenant_id, "Benchmark (small)"))
         copy_rows(cur, "users", USER_COLUMNS, data.users)
         copy_rows(cur, "skills", SKILL_COLUMNS, data.skills)
@@ -447,13 +459,16 @@ def load_small_set(conninfo: str, data: SmallSet) -> None:
 def load_versions(cur: psycopg.Cursor[Any], rows: Iterable[Sequence[Any]]) -> int:
     """COPY skill_versions with their ``version`` numbers given.
 
-    skill_versions has two user triggers: skill_versions_assign_version (BEFORE INSERT, takes
-    the next number by updating skills.latest_version row by row) and skill_versions_immutable.
-    For the bulk load they are disabled, the rows carry explicit version numbers and the skills
-    were loaded with latest_version already equal to their highest number, so the numbering
-    trigger continues correctly once re-enabled. ALTER TABLE is transactional: the triggers are
-    enabled again in this same transaction, and a failed load rolls the ALTER back too.
-    Foreign keys (system triggers) stay on: DISABLE TRIGGER USER leaves them alone.
+    skill_versions has three user triggers: skill_versions_assign_version (BEFORE INSERT,
+    SECURITY DEFINER: refuses a row of another tenant than the bound one, then takes the next
+    number by updating skills.latest_version row by row), skill_versions_immutable and
+    skill_versions_no_truncate. For the bulk load they are disabled, the rows carry explicit
+    version numbers and the skills were loaded with latest_version already equal to their
+    highest number, so the numbering trigger continues correctly once re-enabled (checked by
+    ``check_load`` and ``check_version_trigger``). The caller binds the tenant all the same.
+    ALTER TABLE is transactional: the triggers are enabled again in this same transaction,
+    and a failed load rolls the ALTER back too. Foreign keys (system triggers) stay on:
+    DISABLE TRIGGER USER leaves them alone.
     """
     cur.execute("ALTER TABLE skill_versions DISABLE TRIGGER USER")
     n = copy_rows(cur, "skill_versions", VERSION_COLUMNS, rows)
@@ -520,6 +535,8 @@ def load_large_set(conninfo: str, seed: int, n: int, n_users: int, tenant_id: st
     with psycopg.connect(conninfo) as conn, conn.transaction(), conn.cursor() as cur:
         cur.execute("SET LOCAL synchronous_commit = off")
         cur.execute("SET LOCAL session_replication_role = replica")
+        # no trigger fires in replica mode, but bind the tenant as every writer of skill_versions must
+        cur.execute(bind_tenant_sql(tenant_id))
         cur.execute("INSERT INTO tenants (id, name) VALUES (%s, %s)", (tenant_id, "Benchmark (large)"))
         copy_rows(cur, "users", USER_COLUMNS, users)
 
@@ -645,20 +662,29 @@ def check_load(conninfo: str, tenant_id: str) -> dict[str, int]:
     return counts
 
 
+class _RollBack(Exception):
+    """Raised to leave a ``skilldb.tenant`` block by rolling its transaction back."""
+
+
 def check_version_trigger(conninfo: str, tenant_id: str, skill_id: str, created_by: str) -> int:
     """As skilldb_app, create one more version through the (re-enabled) trigger, then roll back."""
+    version = None
     with app_connect(conninfo) as conn:
-        with conn.transaction(force_rollback=True):
-            conn.execute(BIND_TENANT_SQL, (tenant_id,))
-            version = skilldb.create_skill_version(
-                conn,
-                skill_id,
-                content=b"# trigger check\n",
-                content_url=f"skills/{skill_id}/check.md",
-                content_type="text/markdown",
-                created_by=created_by,
-            )
-        return version.version
+        try:
+            with skilldb.tenant(conn, tenant_id):
+                version = skilldb.create_skill_version(
+                    conn,
+                    skill_id,
+                    content=b"# trigger check\n",
+                    content_url=f"skills/{skill_id}/check.md",
+                    content_type="text/markdown",
+                    created_by=created_by,
+                )
+                raise _RollBack
+        except _RollBack:
+            pass
+    assert version is not None
+    return version.version
 
 
 # --------------------------------------------------------------------------------------------
@@ -850,6 +876,15 @@ class Contender:
         pass
 
 
+@contextmanager
+def plain_tenant(conn: psycopg.Connection[Any], tenant_id: str) -> Iterator[None]:
+    """What ``skilldb.tenant`` sends, done by plain psycopg: BEGIN, the package's own
+    ``SET LOCAL app.current_tenant_id = '<id>'`` (``bind_tenant_sql``), the block, COMMIT."""
+    with conn.transaction():
+        conn.execute(bind_tenant_sql(tenant_id))
+        yield
+
+
 class SkilldbContender(Contender):
     name = "skilldb"
 
@@ -884,8 +919,21 @@ class SkilldbContender(Contender):
         self.conn.close()
 
 
-class FloorContender(SkilldbContender):
-    """The same SQL text, plain psycopg, prepared, default tuple rows (json parsed by psycopg)."""
+class PlainContender(SkilldbContender):
+    """A plain-psycopg contender: binds the tenant itself with ``bind_tenant_sql`` (the same
+    statement ``skilldb.tenant`` runs) and passes it to its queries."""
+
+    tenant_id = ""
+
+    @contextmanager
+    def batch(self, tenant_id: str) -> Iterator[None]:
+        with plain_tenant(self.conn, tenant_id):
+            self.tenant_id = tenant_id
+            yield
+
+
+class FloorContender(PlainContender):
+    """The same SQL text, plain psycopg, prepared, default tuple rows (text format, json parsed by psycopg)."""
 
     name = "psycopg floor (same SQL)"
 
@@ -895,11 +943,11 @@ class FloorContender(SkilldbContender):
         self.col: dict[str, int] = {}
 
     def fetch(self, skill_id: str) -> Any:
-        return self.conn.execute(self.sql, {"skill_id": skill_id}, prepare=True).fetchone()
+        return self.conn.execute(self.sql, {"tenant_id": self.tenant_id, "skill_id": skill_id}, prepare=True).fetchone()
 
     def canon(self, r: Any) -> Canon:
         if not self.col:
-            cur = self.conn.execute(self.sql, {"skill_id": r[0]})
+            cur = self.conn.execute(self.sql, {"tenant_id": self.tenant_id, "skill_id": r[0]})
             self.col = {c.name: i for i, c in enumerate(cur.description or ())}
             cur.fetchall()
         c = self.col
@@ -923,10 +971,14 @@ class FloorContender(SkilldbContender):
         )
 
 
-class NaiveContender(SkilldbContender):
-    """One query per relation, dict rows; rating users one query each (N+1) or one ``= ANY`` query."""
+class NaiveContender(PlainContender):
+    """One query per relation, dict rows; rating users one query each (N+1) or one ``= ANY`` query.
 
-    USER = "SELECT id, tenant_id, email, name, created_at FROM users WHERE id = %s"
+    Ids are unique per tenant (primary keys are (tenant_id, id)), so every query filters on
+    the tenant as well, as skilldb's SQL does (row-level security would filter it anyway).
+    """
+
+    USER = "SELECT id, tenant_id, email, name, created_at FROM users WHERE tenant_id = %s AND id = %s"
     VERSION_COLS = (
         "id, tenant_id, skill_id, version, content_url, content_hash, content_type, name, description, "
         "metadata, created_by, created_at"
@@ -940,45 +992,53 @@ class NaiveContender(SkilldbContender):
 
     def fetch(self, skill_id: str) -> Any:
         cur = self.cur
+        t = self.tenant_id
         skill = cur.execute(
             "SELECT id, tenant_id, author_id, name, slug, description, category, published_version_id, "
             "draft_version_id, latest_version, total_uses, average_rating, created_at, updated_at "
-            "FROM skills WHERE id = %s",
-            (skill_id,),
+            "FROM skills WHERE tenant_id = %s AND id = %s",
+            (t, skill_id),
         ).fetchone()
         if skill is None:
             return None
         skill["author"] = (
-            cur.execute(self.USER, (skill["author_id"],)).fetchone() if skill["author_id"] is not None else None
+            cur.execute(self.USER, (t, skill["author_id"])).fetchone() if skill["author_id"] is not None else None
         )
         skill["versions"] = cur.execute(
-            f"SELECT {self.VERSION_COLS} FROM skill_versions WHERE skill_id = %s ORDER BY version DESC", (skill_id,)
+            f"SELECT {self.VERSION_COLS} FROM skill_versions WHERE tenant_id = %s AND skill_id = %s "
+            "ORDER BY version DESC",
+            (t, skill_id),
         ).fetchall()
         for key in ("published_version", "draft_version"):
             vid = skill[f"{key}_id"]
             skill[key] = (
-                cur.execute(f"SELECT {self.VERSION_COLS} FROM skill_versions WHERE id = %s", (vid,)).fetchone()
+                cur.execute(
+                    f"SELECT {self.VERSION_COLS} FROM skill_versions WHERE tenant_id = %s AND id = %s", (t, vid)
+                ).fetchone()
                 if vid is not None
                 else None
             )
         ratings = cur.execute(
             "SELECT id, tenant_id, skill_id, user_id, rating, comment, hours_saved_estimate, created_at "
-            "FROM ratings WHERE skill_id = %s ORDER BY created_at DESC, id",
-            (skill_id,),
+            "FROM ratings WHERE tenant_id = %s AND skill_id = %s ORDER BY created_at DESC, id",
+            (t, skill_id),
         ).fetchall()
         if self.users_in_one_query:
             users = cur.execute(
-                "SELECT id, tenant_id, email, name, created_at FROM users WHERE id = ANY(%s)",
-                ([r["user_id"] for r in ratings],),
+                "SELECT id, tenant_id, email, name, created_at FROM users WHERE tenant_id = %s AND id = ANY(%s)",
+                (t, [r["user_id"] for r in ratings]),
             ).fetchall()
             by_id = {u["id"]: u for u in users}
             for r in ratings:
                 r["user"] = by_id.get(r["user_id"])
         else:
             for r in ratings:
-                r["user"] = cur.execute(self.USER, (r["user_id"],)).fetchone()
+                r["user"] = cur.execute(self.USER, (t, r["user_id"])).fetchone()
         skill["ratings"] = ratings
-        last = cur.execute("SELECT max(created_at) AS last_used_at FROM usage_events WHERE skill_id = %s", (skill_id,))
+        last = cur.execute(
+            "SELECT max(created_at) AS last_used_at FROM usage_events WHERE tenant_id = %s AND skill_id = %s",
+            (t, skill_id),
+        )
         skill["usage"] = {"total_uses": skill["total_uses"], "last_used_at": last.fetchone()["last_used_at"]}  # type: ignore[index]
         return skill
 
@@ -1002,7 +1062,11 @@ class NaiveContender(SkilldbContender):
 
 
 class SqlalchemyContender(Contender):
-    """SQLAlchemy 2 ORM on one pooled connection, SET ROLE on connect, tenant bound per transaction."""
+    """SQLAlchemy 2 ORM on one pooled connection, SET ROLE on connect, tenant bound per transaction.
+
+    The mapping keeps ``id`` as the primary key (unique within the one tenant timed); the
+    tenant is filtered by row-level security, bound by the same ``SET LOCAL`` as skilldb's.
+    """
 
     def __init__(self, conninfo: str, strategy: str) -> None:
         self.engine: Engine = create_engine(sqlalchemy_url(conninfo), pool_size=1, max_overflow=0)
@@ -1014,7 +1078,6 @@ class SqlalchemyContender(Contender):
             dbapi_connection.commit()
 
         self.session: Session | None = None
-        self.bind_tenant = text("SELECT set_config('app.current_tenant_id', :t, true)")
         self.last_used = select(func.max(OrmUsageEvent.created_at)).where(OrmUsageEvent.skill_id == bindparam("sid"))
         self.use(strategy)
 
@@ -1030,7 +1093,8 @@ class SqlalchemyContender(Contender):
     @contextmanager
     def batch(self, tenant_id: str) -> Iterator[None]:
         with Session(self.engine) as session, session.begin():
-            session.execute(self.bind_tenant, {"t": tenant_id})
+            # skilldb's binding statement, on the session's own psycopg connection and transaction
+            session.connection().connection.driver_connection.execute(bind_tenant_sql(tenant_id))  # type: ignore[union-attr]
             self.session = session
             yield
         self.session = None
@@ -1234,10 +1298,11 @@ def mapping_breakdown(c: Contender, tenant_id: str, ids: Sequence[str], sk: Stat
     assert isinstance(c, SkilldbContender)
     query = sql_of("get_skill_with_relations")
     rows = []
-    with c.batch(tenant_id), c.conn.cursor() as cur:
+    # binary results, as skilldb reads them (_JsonBytesLoader is a binary-format loader)
+    with c.batch(tenant_id), c.conn.cursor(binary=True) as cur:
         cur.adapters.register_loader(JSON_OID, _JsonBytesLoader)
         for sid in ids:
-            rows.append(cur.execute(query, {"skill_id": sid}, prepare=True).fetchone())
+            rows.append(cur.execute(query, {"tenant_id": tenant_id, "skill_id": sid}, prepare=True).fetchone())
         make = model_row(skilldb.SkillWithRelations)(cur)
     for row in rows:  # warm-up
         make(row)
@@ -1276,10 +1341,12 @@ def page_key(order: str, item: Any) -> Any:
     return item.average_rating or 0
 
 
-def page_params(order: str, cursor: str | None) -> dict[str, Any]:
-    """The exact parameters skilldb sends for this page (its internal call builder: cursor decoding,
-    first-page key and the one extra row that tells whether another page follows)."""
-    return dict(_list_skills_with_relations(order, PAGE_SIZE, cursor).params)
+def page_params(tenant_id: str, order: str, cursor: str | None) -> dict[str, Any]:
+    """The exact parameters skilldb sends for this page: its plan (``__wrapped__`` of the operation:
+    cursor decoding, first-page key and the one extra row that tells whether another page follows)
+    plus the ``tenant_id`` its call path adds from the ``skilldb.tenant`` block."""
+    plan = skilldb.list_skills_with_relations.__wrapped__  # type: ignore[attr-defined]
+    return {"tenant_id": tenant_id, **plan(order_by=order, limit=PAGE_SIZE, after=cursor).params}
 
 
 def cursor_at(conninfo: str, tenant_id: str, order: str, offset: int) -> str | None:
@@ -1345,11 +1412,11 @@ def walk(
 def sql_pages(conn: psycopg.Connection[Any], tenant_id: str, order: str, cursors: Sequence[str | None]) -> list[int]:
     """The same pages as plain psycopg running the same SQL (prepared, tuple rows): the SQL's own cost."""
     query = sql_of(f"list_skills_with_relations_by_{order}")
-    params = [page_params(order, cursor) for cursor in cursors]
+    params = [page_params(tenant_id, order, cursor) for cursor in cursors]
     times = []
     clock = time.perf_counter_ns
     for batch in chunks(params, PAGE_BATCH):
-        with skilldb.tenant(conn, tenant_id):
+        with plain_tenant(conn, tenant_id):
             for p in batch:
                 t0 = clock()
                 conn.execute(query, p, prepare=True).fetchall()
@@ -1531,7 +1598,7 @@ def explain_deep_pages(conninfo: str, tenant_id: str, n_skills: int) -> bool:
         for order in ORDERS:
             cursor = cursor_at(conninfo, tenant_id, order, n_skills // 2)
             assert cursor is not None
-            params = page_params(order, cursor)
+            params = page_params(tenant_id, order, cursor)
             after_key, after_id, limit = params["after_key"], params["after_id"], params["limit"]
             query = sql_of(f"list_skills_with_relations_by_{order}")
             # the same query as a server-side prepared statement ($n parameters) for the generic plan
@@ -1539,10 +1606,11 @@ def explain_deep_pages(conninfo: str, tenant_id: str, n_skills: int) -> bool:
                 query.replace("%(after_key)s", "$1")
                 .replace("%(after_id)s", "$2")
                 .replace("%(limit)s", "$3")
+                .replace("%(tenant_id)s", "$4")
                 .replace("%%", "%")
             )
-            execute = sql.SQL("EXECUTE bench_deep_page({}, {}, {})").format(
-                sql.Literal(after_key), sql.Literal(after_id), sql.Literal(limit)
+            execute = sql.SQL("EXECUTE bench_deep_page({}, {}, {}, {})").format(
+                sql.Literal(after_key), sql.Literal(after_id), sql.Literal(limit), sql.Literal(tenant_id)
             )
             for kind in ("custom plan (one-shot, parameters known)", "generic plan (prepared, plan_cache_mode)"):
                 with skilldb.tenant(conn, tenant_id):
