@@ -196,6 +196,12 @@ def _in_pipeline(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -
     return conn.pgconn.pipeline_status != pq.PipelineStatus.OFF
 
 
+def _has_rows(cur: psycopg.Cursor[Any] | psycopg.AsyncCursor[Any]) -> bool:
+    """Whether the statement returned rows (cheaper than building ``cur.description``)."""
+    result = cur.pgresult
+    return result is not None and result.status == pq.ExecStatus.TUPLES_OK
+
+
 def run(conn: psycopg.Connection[Any], tenant_id: str, call: Call[R, T]) -> T:
     """Execute ``call`` for ``tenant_id`` on a sync connection and shape its result (errors translated).
 
@@ -213,7 +219,7 @@ def run(conn: psycopg.Connection[Any], tenant_id: str, call: Call[R, T]) -> T:
                 cur.execute(sql, params, prepare=_prepare(conn))
         else:
             cur.execute(sql, params, prepare=_prepare(conn))
-        rows = cur.fetchall() if cur.description is not None else []
+        rows = cur.fetchall() if _has_rows(cur) else []
         return call.finish(rows, cur.rowcount)
 
 
@@ -230,7 +236,7 @@ async def arun(conn: psycopg.AsyncConnection[Any], tenant_id: str, call: Call[R,
                     await cur.execute(sql, params, prepare=_prepare(conn))
             else:
                 await cur.execute(sql, params, prepare=_prepare(conn))
-            rows = await cur.fetchall() if cur.description is not None else []
+            rows = await cur.fetchall() if _has_rows(cur) else []
             return call.finish(rows, cur.rowcount)
 
 

@@ -31,6 +31,8 @@ MIME_TYPE = re.compile(r"[a-z]+/[a-z0-9][a-z0-9.+-]*")
 MAX_KEY = 128
 MAX_JSON_DEPTH = 32
 MAX_JSON_BYTES = 1 << 20
+#: Integers in ``metadata`` up to 300 decimal digits (Python refuses to print ints past 4,300).
+MAX_JSON_INT_BITS = 996
 
 
 def _string(field: str, value: Any, maximum: int) -> str:
@@ -114,7 +116,8 @@ def positive_int(maximum: int) -> Check:
         if isinstance(value, bool) or not isinstance(value, int):
             raise InvalidType(f"{field} must be an int, got {type(value).__name__}")
         if not 1 <= value <= maximum:
-            raise InvalidInput(f"{field} must be from 1 to {maximum}, got {value!r}")
+            shown = repr(value) if value.bit_length() < 64 else f"an int of {value.bit_length()} bits"
+            raise InvalidInput(f"{field} must be from 1 to {maximum}, got {shown}")
         return value
 
     return check
@@ -147,8 +150,12 @@ def json_object(field: str, value: Any) -> dict[str, Any]:
             size += 2
         elif isinstance(item, str):
             size += len(_string(f"{field} value", item, MAX_JSON_BYTES)) + 2
-        elif item is None or isinstance(item, bool | int):
-            size += 8 if not isinstance(item, int) or isinstance(item, bool) else len(str(item))
+        elif item is None or isinstance(item, bool):
+            size += 5
+        elif isinstance(item, int):
+            if item.bit_length() > MAX_JSON_INT_BITS:
+                raise InvalidInput(f"{field} integers must have at most 300 digits")
+            size += 1 + item.bit_length() * 3 // 10
         elif isinstance(item, float):
             if not math.isfinite(item):
                 raise InvalidInput(f"{field} numbers must be finite, got {item!r}")
