@@ -170,19 +170,18 @@ async def test_an_async_block_belongs_to_its_task(aapp_conn: psycopg.AsyncConnec
         assert await aio.get_tenant(aapp_conn) is not None
 
 
-@pytest.mark.parametrize(
-    "bad",
-    ["A\n", " A", "A ", "\tA", "A\x00", "A\x1f", "A\u2028", "a\udc80", "", "x" * 129, 5, None, b"A"],
-    ids=repr,
-)
+BAD_TENANT_IDS = ["A\n", " A", "A ", "\tA", "A\x00", "A\x1f", "A\u2028", "a\udc80", "", "x" * 129, 5, None, b"A"]
+
+
 def test_tenant_ids_with_whitespace_or_control_characters_are_refused(
-    app_conn: psycopg.Connection[Any], admin_conn: psycopg.Connection[Any], bad: Any
+    app_conn: psycopg.Connection[Any], admin_conn: psycopg.Connection[Any]
 ) -> None:
     before = admin_conn.execute("SELECT count(*) FROM tenants").fetchone()
-    with pytest.raises(errors.InvalidInput, match="tenant_id"), skilldb.tenant(app_conn, bad):
-        skilldb.create_tenant(app_conn, name="Ghost")
+    for bad in BAD_TENANT_IDS:
+        with pytest.raises(errors.InvalidInput, match="tenant_id"), skilldb.tenant(app_conn, bad):
+            skilldb.create_tenant(app_conn, name="Ghost")
+        assert app_conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE, bad
     assert admin_conn.execute("SELECT count(*) FROM tenants").fetchone() == before
-    assert app_conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
 
 
 def test_the_database_refuses_such_tenant_ids_too(admin_conn: psycopg.Connection[Any]) -> None:

@@ -90,28 +90,28 @@ def test_an_upsert_cannot_probe_whether_another_tenants_id_exists(
 # -- 3. columns the application may not write ----------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "assignment",
-    [
-        "latest_version = 0",
-        "latest_version = 1000",
-        "total_uses = 5",
-        "average_rating = 500",
-        "updated_at = now()",
-        "tenant_id = tenant_id",
-        "id = id",
-    ],
-)
+ASSIGNMENTS = [
+    "latest_version = 0",
+    "latest_version = 1000",
+    "total_uses = 5",
+    "average_rating = 500",
+    "updated_at = now()",
+    "tenant_id = tenant_id",
+    "id = id",
+]
+
+
 def test_the_application_cannot_write_counters_kept_by_the_database(
-    app_conn: psycopg.Connection[Any], admin_conn: psycopg.Connection[Any], skill: skilldb.Skill, assignment: str
+    app_conn: psycopg.Connection[Any], admin_conn: psycopg.Connection[Any], skill: skilldb.Skill
 ) -> None:
     before = admin_conn.execute("SELECT * FROM skills").fetchall()
-    with (
-        pytest.raises(errors.PermissionDenied, match="permission denied"),
-        skilldb.tenant(app_conn, skill.tenant_id),
-        errors.translate_errors(),
-    ):
-        app_conn.execute(f"UPDATE skills SET {assignment} WHERE id = %s", (skill.id,))
+    for assignment in ASSIGNMENTS:
+        with (
+            pytest.raises(errors.PermissionDenied, match="permission denied"),
+            skilldb.tenant(app_conn, skill.tenant_id),
+            errors.translate_errors(),
+        ):
+            app_conn.execute(f"UPDATE skills SET {assignment} WHERE id = %s", (skill.id,))
     assert admin_conn.execute("SELECT * FROM skills").fetchall() == before
 
 
@@ -179,39 +179,40 @@ def test_truncating_the_version_history_is_refused_even_to_the_owner(
 # -- 4. timestamps stay finite and in range -------------------------------------------------
 
 
-@pytest.mark.parametrize("value", ["infinity", "-infinity", "10000-01-01", "9999-12-31", "1800-01-01"])
 def test_timestamps_written_through_psql_stay_finite_and_in_range(
-    admin_conn: psycopg.Connection[Any], tenant_a: str, value: str
+    admin_conn: psycopg.Connection[Any], tenant_a: str
 ) -> None:
-    with pytest.raises(psycopg.errors.CheckViolation, match="moment_in_range"), admin_conn.transaction():
-        admin_conn.execute(skilldb.tenancy.bind_tenant_sql(tenant_a))
-        admin_conn.execute("INSERT INTO skills (name, slug, created_at) VALUES ('x', 'x', %s::timestamptz)", (value,))
+    for value in ("infinity", "-infinity", "10000-01-01", "9999-12-31", "1800-01-01"):
+        with pytest.raises(psycopg.errors.CheckViolation, match="moment_in_range"), admin_conn.transaction():
+            admin_conn.execute(skilldb.tenancy.bind_tenant_sql(tenant_a))
+            admin_conn.execute(
+                "INSERT INTO skills (name, slug, created_at) VALUES ('x', 'x', %s::timestamptz)", (value,)
+            )
 
 
-@pytest.mark.parametrize(
-    ("column", "value"),
-    [("slug", "a" * 101), ("name", "n" * 201), ("category", "c" * 101), ("id", "i" * 129), ("author_id", "u" * 129)],
-)
 def test_keys_and_names_have_maximum_lengths_in_the_database(
-    admin_conn: psycopg.Connection[Any], tenant_a: str, column: str, value: str
+    admin_conn: psycopg.Connection[Any], tenant_a: str
 ) -> None:
-    row = {"name": "n", "slug": "s", column: value}
-    with pytest.raises(psycopg.errors.CheckViolation), admin_conn.transaction():
-        admin_conn.execute(skilldb.tenancy.bind_tenant_sql(tenant_a))
-        admin_conn.execute(
-            sql.SQL("INSERT INTO skills ({}) VALUES ({})").format(
-                sql.SQL(", ").join(map(sql.Identifier, row)), sql.SQL(", ").join(sql.Placeholder() * len(row))
-            ),
-            list(row.values()),
-        )
+    too_long = {"slug": "a" * 101, "name": "n" * 201, "category": "c" * 101, "id": "i" * 129, "author_id": "u" * 129}
+    for column, value in too_long.items():
+        row = {"name": "n", "slug": "s", column: value}
+        with pytest.raises(psycopg.errors.CheckViolation), admin_conn.transaction():
+            admin_conn.execute(skilldb.tenancy.bind_tenant_sql(tenant_a))
+            admin_conn.execute(
+                sql.SQL("INSERT INTO skills ({}) VALUES ({})").format(
+                    sql.SQL(", ").join(map(sql.Identifier, row)), sql.SQL(", ").join(sql.Placeholder() * len(row))
+                ),
+                list(row.values()),
+            )
 
 
 # -- 3. migrations: rollback counts, and the role's members survive -------------------------
 
 
-@pytest.mark.parametrize(
-    ("count", "error"),
-    [
+def test_rollback_counts_are_validated_before_anything_is_rolled_back(
+    db: Database, admin_conn: psycopg.Connection[Any]
+) -> None:
+    cases: list[tuple[Any, type[Exception]]] = [
         (-1, errors.InvalidInput),
         (0, errors.InvalidInput),
         (True, TypeError),
@@ -219,13 +220,10 @@ def test_keys_and_names_have_maximum_lengths_in_the_database(
         (None, TypeError),
         (1.0, TypeError),
         ("every", TypeError),
-    ],
-)
-def test_rollback_counts_are_validated_before_anything_is_rolled_back(
-    db: Database, admin_conn: psycopg.Connection[Any], count: Any, error: type[Exception]
-) -> None:
-    with pytest.raises(error, match="count"):
-        skilldb.rollback_migrations(db.admin_url, count=count)
+    ]
+    for count, error in cases:
+        with pytest.raises(error, match="count"):
+            skilldb.rollback_migrations(db.admin_url, count=count)
     assert admin_conn.execute("SELECT count(*) FROM _yoyo_migration").fetchone() == (len(list_migrations()),)
 
 
