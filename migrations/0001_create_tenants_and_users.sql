@@ -8,14 +8,15 @@
 -- Every tenant table's primary key is (tenant_id, id): keys are scoped to the tenant,
 -- as a distributed PostgreSQL (Citus, sharded by tenant_id) requires.
 
-/* Ids and other keys: 1-128 characters, no control characters, no surrounding
-   whitespace (so ' a' and 'a' cannot become two tenants). Keys stay far below the
-   btree row size limit. */
+/* Ids and other keys: 1-128 characters, no control characters (tab, newline and the
+   like included), no surrounding space of any kind (so ' a' and 'a' cannot become two
+   tenants). Keys stay far below the btree row size limit. */
 CREATE DOMAIN key_text AS text
     CONSTRAINT key_text_valid CHECK (
         char_length(VALUE) BETWEEN 1 AND 128
         AND VALUE !~ '[[:cntrl:]]'
-        AND VALUE = btrim(VALUE, E' \t\n\r\f\v\u00a0\u2028\u2029')
+        AND VALUE = btrim(VALUE, E' \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008'
+                                 '\u2009\u200a\u2028\u2029\u202f\u205f\u3000')
     );
 
 COMMENT ON DOMAIN key_text IS

@@ -185,9 +185,11 @@ def test_tenant_ids_with_whitespace_or_control_characters_are_refused(
 
 
 def test_the_database_refuses_such_tenant_ids_too(admin_conn: psycopg.Connection[Any]) -> None:
-    for bad in ("A\n", " A", "x" * 129, ""):
+    for bad in ("A\n", " A", "A\u00a0", "\u3000A", "A\u2028", "A\x0b", "x" * 129, ""):
         with pytest.raises(psycopg.errors.CheckViolation, match="key_text_valid"):
             admin_conn.execute("INSERT INTO tenants (id, name) VALUES (%s, 'x')", (bad,))
+    for good in ("v", "tenant-v", "nrtfbv", "Ünïcode 租户", "a b"):
+        assert admin_conn.execute("SELECT %s::key_text", (good,)).fetchone() == (good,)
 
 
 def test_a_closed_connection_and_a_wrong_connection_get_clear_errors(db: Database, tenant_a: str) -> None:
