@@ -180,6 +180,11 @@ def tenant(conn: psycopg.Connection[Any], tenant_id: str) -> Iterator[psycopg.Co
     block, then ``COMMIT``, or ``ROLLBACK`` when the block raises. Every skilldb
     operation called with ``conn`` inside acts for ``tenant_id``.
 
+    A failed statement aborts the whole transaction, even when the caller catches its
+    error; the block then raises :class:`~skilldb.errors.TransactionAborted` rather
+    than exit as if its writes were kept. To catch an error and go on, wrap the call
+    in ``with conn.transaction():`` (a savepoint): only that call is undone.
+
     Supported isolation levels: READ COMMITTED (PostgreSQL's default) is what the
     operations are written for. Under REPEATABLE READ or SERIALIZABLE, concurrent
     writers may get :class:`~skilldb.errors.SerializationFailure`: the block was rolled

@@ -235,6 +235,19 @@ def test_a_caught_error_makes_the_block_raise_instead_of_silently_losing_writes(
     assert count(admin_conn, "skills", tenant_a) == 1
 
 
+def test_a_savepoint_keeps_earlier_writes_when_an_error_is_caught(
+    app_conn: psycopg.Connection[Any], admin_conn: psycopg.Connection[Any], tenant_a: str
+) -> None:
+    """The documented way to catch an error and go on: a nested conn.transaction() (a savepoint)."""
+    with skilldb.tenant(app_conn, tenant_a):
+        make_skill(app_conn, "kept")
+        with pytest.raises(errors.AlreadyExists), app_conn.transaction():
+            make_skill(app_conn, "kept")
+        make_skill(app_conn, "also-kept")
+    slugs = {r[0] for r in admin_conn.execute("SELECT slug FROM skills WHERE tenant_id = %s", (tenant_a,))}
+    assert slugs == {"kept", "also-kept"}
+
+
 def test_a_caught_raw_error_makes_the_block_raise_too(
     app_conn: psycopg.Connection[Any], admin_conn: psycopg.Connection[Any], tenant_a: str
 ) -> None:
