@@ -29,3 +29,18 @@ SELECT
     ) AS "user"
 FROM ratings r
 WHERE r.tenant_id = :tenant_id AND r.id = :rating_id;
+
+-- name: rate_skill(tenant_id, skill_id, user_id, rating, comment, hours_saved_estimate)^
+-- Records the user's rating of the skill, replacing their earlier one, and returns it; the
+-- ratings trigger moves the skill's count, sum and average_rating in the same statement.
+INSERT INTO ratings (tenant_id, skill_id, user_id, rating, comment, hours_saved_estimate)
+VALUES (:tenant_id, :skill_id, :user_id, :rating, :comment, :hours_saved_estimate)
+ON CONFLICT (tenant_id, skill_id, user_id) DO UPDATE
+SET rating = excluded.rating, comment = excluded.comment, hours_saved_estimate = excluded.hours_saved_estimate
+RETURNING id, tenant_id, skill_id, user_id, rating, comment, hours_saved_estimate, created_at;
+
+-- name: delete_rating(tenant_id, rating_id)!
+-- Deletes the rating (the ratings trigger takes it out of its skill's average); returns
+-- the number of rows deleted, 0 when the bound tenant has no such rating.
+DELETE FROM ratings
+WHERE tenant_id = :tenant_id AND id = :rating_id;

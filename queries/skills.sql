@@ -295,3 +295,19 @@ FROM (
     LIMIT :limit
 ) AS s
 ORDER BY s.rating_sort_key DESC, s.id DESC;
+
+-- name: increment_skill_uses(tenant_id, skill_id)$
+-- Adds one use to the skill (total_uses = coalesce(total_uses, 0) + 1, updated_at touched)
+-- and returns the new total; null when the bound tenant has no such skill.
+SELECT increment_skill_uses(:tenant_id, :skill_id);
+
+-- name: update_skill_rating(tenant_id, skill_id)^
+-- Recomputes average_rating (stars x 100) from the skill's ratings after locking the skill;
+-- skill_found is false when there is no such skill, new_average_rating null when unrated.
+SELECT skill_found, new_average_rating
+FROM update_skill_rating(:tenant_id, :skill_id);
+
+-- name: recompute_skill_metrics(tenant_id, skill_id)$
+-- Rebuilds total_uses and the rating metrics from the raw tables for one skill, or every
+-- skill of the tenant when :skill_id is null; returns the number of skills changed.
+SELECT recompute_skill_metrics(:tenant_id, :skill_id);

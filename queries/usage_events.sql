@@ -30,3 +30,42 @@ SELECT
     ) AS "user"
 FROM usage_events e
 WHERE e.tenant_id = :tenant_id AND e.id = :event_id;
+
+-- name: record_usage_event(tenant_id, skill_id, user_id, tool_name, metadata)^
+-- Records one use of the skill and returns the event; the usage_events statement trigger
+-- adds it to the skill's total_uses in the same statement.
+INSERT INTO usage_events (tenant_id, skill_id, user_id, tool_name, metadata)
+VALUES (:tenant_id, :skill_id, :user_id, :tool_name, coalesce(:metadata::jsonb, '{}'))
+RETURNING id, tenant_id, skill_id, user_id, tool_name, metadata, created_at;
+
+-- name: record_usage_events(tenant_id, skill_ids, user_ids, tool_names, metadata)^
+-- Records a batch given as parallel arrays, all or nothing, in one statement; returns the
+-- 1-based position of the first event naming no skill or user of the tenant (then nothing
+-- is inserted) and the number recorded. The statement trigger adds one grouped count per skill.
+WITH batch AS (
+    SELECT b.skill_id, b.user_id, b.tool_name, b.metadata, b.position
+    FROM unnest(:skill_ids::text [], :user_ids::text [], :tool_names::text [], :metadata::jsonb [])
+        WITH ORDINALITY AS b (skill_id, user_id, tool_name, metadata, position)
+),
+bad AS (
+    SELECT min(b.position) AS position
+    FROM batch AS b
+    WHERE NOT EXISTS (
+        SELECT FROM skills AS s WHERE s.tenant_id = :tenant_id AND s.id = b.skill_id
+    )
+    OR (
+        b.user_id IS NOT NULL
+        AND NOT EXISTS (SELECT FROM users AS u WHERE u.tenant_id = :tenant_id AND u.id = b.user_id)
+    )
+),
+inserted AS (
+    INSERT INTO usage_events (tenant_id, skill_id, user_id, tool_name, metadata)
+    SELECT :tenant_id, b.skill_id, b.user_id, b.tool_name, coalesce(b.metadata, '{}')
+    FROM batch AS b
+    WHERE (SELECT bad.position FROM bad) IS NULL
+    ORDER BY b.position
+    RETURNING 1
+)
+SELECT
+    (SELECT bad.position FROM bad) AS bad_position,
+    (SELECT count(*) FROM inserted) AS recorded;

@@ -22,6 +22,7 @@ from skilldb.migrate import apply_migrations, rollback_migrations
 from skilldb.models import (
     NewRating,
     NewSkillVersion,
+    NewUsageEvent,
     Page,
     Rating,
     RatingWithRelations,
@@ -37,9 +38,10 @@ from skilldb.models import (
     UsageEventWithRelations,
     User,
     UserWithRelations,
+    format_rating,
     verify_content,
 )
-from skilldb.ratings import get_rating_with_relations
+from skilldb.ratings import delete_rating, get_rating_with_relations, rate_skill
 from skilldb.skill_versions import (
     create_skill_version,
     get_skill_version,
@@ -51,14 +53,17 @@ from skilldb.skills import (
     get_skill,
     get_skill_by_slug,
     get_skill_with_relations,
+    increment_skill_uses,
     list_skills,
     list_skills_with_relations,
     publish_version,
+    recompute_skill_metrics,
     set_draft_version,
+    update_skill_rating,
 )
 from skilldb.tenancy import tenant
 from skilldb.tenants import create_tenant, get_tenant
-from skilldb.usage_events import get_usage_event_with_relations
+from skilldb.usage_events import get_usage_event_with_relations, record_usage_event, record_usage_events
 from skilldb.users import create_user, get_user, get_user_by_email, get_user_with_relations
 
 __all__ = [
@@ -66,6 +71,7 @@ __all__ = [
     "QUERIES_DIR",
     "NewRating",
     "NewSkillVersion",
+    "NewUsageEvent",
     "Page",
     "Rating",
     "RatingWithRelations",
@@ -87,7 +93,9 @@ __all__ = [
     "create_skill_version",
     "create_tenant",
     "create_user",
+    "delete_rating",
     "errors",
+    "format_rating",
     "get_rating_with_relations",
     "get_skill",
     "get_skill_by_slug",
@@ -99,13 +107,19 @@ __all__ = [
     "get_user",
     "get_user_by_email",
     "get_user_with_relations",
+    "increment_skill_uses",
     "list_skill_versions",
     "list_skills",
     "list_skills_with_relations",
     "publish_version",
     "queries",
+    "rate_skill",
+    "recompute_skill_metrics",
+    "record_usage_event",
+    "record_usage_events",
     "rollback_migrations",
     "set_draft_version",
     "tenant",
+    "update_skill_rating",
     "verify_content",
 ]

@@ -8,7 +8,9 @@ and nothing is written. The rules mirror the CHECK constraints and domains in
 ``migrations/``, which stay the last word for anyone writing through psql.
 
 Limits (characters): ids and keys 128, slug 100, email 254, names 200, category 100,
-description 100,000, content_url 2,048, content_type 255, tool_name 200;
+description 100,000, comment 10,000, content_url 2,048, content_type 255, tool_name 200;
+``rating`` an int from 1 to 5, ``hours_saved_estimate`` an int >= 0; a batch of usage
+events at most 1,000,000;
 ``metadata``: a json object at most 32 levels deep and 1 MiB encoded.
 """
 
@@ -16,11 +18,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import NoneType, UnionType
 from typing import Any, Union, get_args, get_origin
 
 from skilldb.errors import InvalidInput, InvalidType
+from skilldb.models import NewUsageEvent
 
 Check = Callable[[str, Any], Any]
 
@@ -29,6 +32,7 @@ EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 MIME_TYPE = re.compile(r"[a-z]+/[a-z0-9][a-z0-9.+-]*")
 
 MAX_KEY = 128
+MAX_EVENTS = 1_000_000
 MAX_JSON_DEPTH = 32
 MAX_JSON_BYTES = 1 << 20
 #: Integers in ``metadata`` up to 300 decimal digits (Python refuses to print ints past 4,300).
@@ -109,18 +113,43 @@ def content(field: str, value: Any) -> bytes:
     return bytes(value)
 
 
-def positive_int(maximum: int) -> Check:
-    """An ``int`` (not ``bool``) from 1 to ``maximum``."""
+def int_range(minimum: int, maximum: int) -> Check:
+    """An ``int`` (not ``bool``, not ``float``) from ``minimum`` to ``maximum``."""
 
     def check(field: str, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise InvalidType(f"{field} must be an int, got {type(value).__name__}")
-        if not 1 <= value <= maximum:
+        if not minimum <= value <= maximum:
             shown = repr(value) if value.bit_length() < 64 else f"an int of {value.bit_length()} bits"
-            raise InvalidInput(f"{field} must be from 1 to {maximum}, got {shown}")
+            raise InvalidInput(f"{field} must be from {minimum} to {maximum}, got {shown}")
         return value
 
     return check
+
+
+def usage_events(field: str, value: Any) -> list[NewUsageEvent]:
+    """An iterable (not a str, bytes or mapping) of :class:`~skilldb.NewUsageEvent`, each
+    field checked by its rule; errors name the event's position (``events[3].skill_id``).
+    At most 1,000,000 events."""
+    if isinstance(value, str | bytes | bytearray | dict) or not isinstance(value, Iterable):
+        raise InvalidType(f"{field} must be an iterable of NewUsageEvent, got {type(value).__name__}")
+    checked: list[NewUsageEvent] = []
+    for position, event in enumerate(value):
+        if not isinstance(event, NewUsageEvent):
+            raise InvalidType(f"{field}[{position}] must be a NewUsageEvent, got {type(event).__name__}")
+        if position >= MAX_EVENTS:
+            raise InvalidInput(f"{field} holds more than {MAX_EVENTS} events: record them in batches")
+        checked.append(
+            NewUsageEvent(
+                skill_id=key(f"{field}[{position}].skill_id", event.skill_id),
+                tool_name=RULES["tool_name"](f"{field}[{position}].tool_name", event.tool_name),
+                user_id=None if event.user_id is None else key(f"{field}[{position}].user_id", event.user_id),
+                metadata=None
+                if event.metadata is None
+                else json_object(f"{field}[{position}].metadata", event.metadata),
+            )
+        )
+    return checked
 
 
 def json_object(field: str, value: Any) -> dict[str, Any]:
@@ -192,6 +221,10 @@ RULES: dict[str, Check] = {
         ),
         key,
     ),
+    "rating": int_range(1, 5),
+    "hours_saved_estimate": int_range(0, 2**31 - 1),
+    "comment": text(10_000, multiline=True),
+    "events": usage_events,
     "name": text(200),
     "category": text(100),
     "description": text(100_000, multiline=True),
@@ -202,7 +235,7 @@ RULES: dict[str, Check] = {
     "content": content,
     "content_type": content_type,
     "metadata": json_object,
-    "limit": positive_int(1000),
+    "limit": int_range(1, 1000),
     "order_by": choice,
     "after": cursor,
 }

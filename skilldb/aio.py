@@ -16,7 +16,7 @@ from skilldb import tenants as _tenants
 from skilldb import usage_events as _usage_events
 from skilldb import users as _users
 from skilldb._sql import aio_queries as queries
-from skilldb.models import verify_content
+from skilldb.models import format_rating, verify_content
 from skilldb.tenancy import atenant as tenant
 
 __all__ = [
@@ -24,6 +24,8 @@ __all__ = [
     "create_skill_version",
     "create_tenant",
     "create_user",
+    "delete_rating",
+    "format_rating",
     "get_rating_with_relations",
     "get_skill",
     "get_skill_by_slug",
@@ -35,13 +37,19 @@ __all__ = [
     "get_user",
     "get_user_by_email",
     "get_user_with_relations",
+    "increment_skill_uses",
     "list_skill_versions",
     "list_skills",
     "list_skills_with_relations",
     "publish_version",
     "queries",
+    "rate_skill",
+    "recompute_skill_metrics",
+    "record_usage_event",
+    "record_usage_events",
     "set_draft_version",
     "tenant",
+    "update_skill_rating",
     "verify_content",
 ]
 
@@ -65,3 +73,10 @@ list_skill_versions = _skill_versions.list_skill_versions.aio
 get_skill_version_with_relations = _skill_versions.get_skill_version_with_relations.aio
 get_rating_with_relations = _ratings.get_rating_with_relations.aio
 get_usage_event_with_relations = _usage_events.get_usage_event_with_relations.aio
+rate_skill = _ratings.rate_skill.aio
+delete_rating = _ratings.delete_rating.aio
+increment_skill_uses = _skills.increment_skill_uses.aio
+update_skill_rating = _skills.update_skill_rating.aio
+recompute_skill_metrics = _skills.recompute_skill_metrics.aio
+record_usage_event = _usage_events.record_usage_event.aio
+record_usage_events = _usage_events.record_usage_events.aio

@@ -14,11 +14,15 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Generic, TypeVar
+
+from skilldb.errors import InvalidInput, InvalidType
 
 __all__ = [
     "NewRating",
     "NewSkillVersion",
+    "NewUsageEvent",
     "Page",
     "Rating",
     "RatingWithRelations",
@@ -34,7 +38,9 @@ __all__ = [
     "UsageEventWithRelations",
     "User",
     "UserWithRelations",
+    "format_rating",
     "sha256_hex",
+    "verify_content",
 ]
 
 T = TypeVar("T")
@@ -179,6 +185,21 @@ class UsageEvent:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class NewUsageEvent:
+    """A use of a skill to record with :func:`skilldb.record_usage_events`.
+
+    ``skill_id`` names a skill of the bound tenant, ``user_id`` a user of it or ``None``;
+    ``tool_name`` is the tool the skill was used through (at most 200 characters);
+    ``metadata`` a json object, ``{}`` when ``None``.
+    """
+
+    skill_id: str
+    tool_name: str
+    user_id: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class SkillUsage:
     """How much a skill is used: ``total_uses`` (the skill's counter) and the newest event's time."""
 
@@ -275,3 +296,23 @@ def verify_content(version: SkillVersion, content: bytes) -> bool:
     if not isinstance(content, bytes | bytearray | memoryview):
         raise TypeError(f"verify_content(): content must be bytes, got {type(content).__name__}")
     return hmac.compare_digest(sha256_hex(bytes(content)), version.content_hash)
+
+
+def format_rating(stored: int | None) -> str | None:
+    """A stored ``average_rating`` (stars x 100) as stars with one decimal: 450 -> ``"4.5"``.
+
+    Rounds half up on the exact decimal value, with no float arithmetic: 425 -> ``"4.3"``,
+    435 -> ``"4.4"``, 449 -> ``"4.5"``, 100 -> ``"1.0"``; ``None`` (unrated) -> ``None``.
+
+    :param stored: an ``int`` from 100 to 500, or ``None``.
+    :return: the formatted rating, or ``None``.
+    :raises InvalidType: ``stored`` is not an ``int`` (``True`` is not one) or ``None``.
+    :raises InvalidInput: ``stored`` is outside 100..500.
+    """
+    if stored is None:
+        return None
+    if isinstance(stored, bool) or not isinstance(stored, int):
+        raise InvalidType(f"format_rating(): stored must be an int or None, got {type(stored).__name__}")
+    if not 100 <= stored <= 500:
+        raise InvalidInput(f"format_rating(): stored must be from 100 to 500 (stars x 100), got {stored!r}")
+    return str((Decimal(stored) / 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from psycopg.rows import class_row, dict_row
+from psycopg.rows import class_row, dict_row, scalar_row
 
 from skilldb import _validate
 from skilldb._sql import Call, every, first, operation, single
@@ -24,10 +24,13 @@ __all__ = [
     "get_skill",
     "get_skill_by_slug",
     "get_skill_with_relations",
+    "increment_skill_uses",
     "list_skills",
     "list_skills_with_relations",
     "publish_version",
+    "recompute_skill_metrics",
     "set_draft_version",
+    "update_skill_rating",
 ]
 
 #: Most rows one list call returns.
@@ -268,3 +271,82 @@ def list_skills_with_relations(
     # one row more than asked tells whether another page follows
     params = {"after_key": after_key, "after_id": after_id, "limit": limit + 1}
     return Call.nested(f"list_skills_with_relations_by_{order_by}", params, SkillListItem, finish)
+
+
+def _no_skill(skill_id: str) -> NotFound:
+    return NotFound(f"skills: no skill {skill_id!r} in the bound tenant")
+
+
+@operation
+def increment_skill_uses(skill_id: str) -> Call[int | None, int]:
+    """Add one use to the skill without recording an event; return the new ``total_uses``.
+
+    One atomic ``UPDATE skills SET total_uses = coalesce(total_uses, 0) + 1 ... RETURNING``
+    (relative to the row, so concurrent callers never lose an increment), which also
+    touches ``updated_at``. :func:`skilldb.record_usage_event` records an event and counts it.
+
+    SQL: ``queries/skills.sql`` ``increment_skill_uses`` (the database function
+    ``increment_skill_uses(tenant, skill)``, migration 0010).
+
+    :param conn: a connection inside a ``skilldb.tenant`` block.
+    :param skill_id: a skill of the bound tenant.
+    :return: the skill's new ``total_uses``.
+    :raises NotFound: the bound tenant has no such skill.
+    :raises InvalidInput: ``skill_id`` is not a valid id.
+    :raises TenantRequired: no ``skilldb.tenant`` block is open on ``conn``.
+    """
+
+    def finish(rows: Sequence[int | None], rowcount: int) -> int:
+        if rows[0] is None:
+            raise _no_skill(skill_id)
+        return rows[0]
+
+    return Call("increment_skill_uses", {"skill_id": skill_id}, scalar_row, finish)
+
+
+@operation
+def update_skill_rating(skill_id: str) -> Call[dict[str, Any], int | None]:
+    """Recompute the skill's ``average_rating`` from its ratings and return the stored value.
+
+    The rating metrics are kept by the database on every rating change (see
+    :func:`skilldb.rate_skill`); this rebuilds them from the ratings table, after locking
+    the skill's row so that no concurrent rating is missed.
+
+    SQL: ``queries/skills.sql`` ``update_skill_rating`` (the database function
+    ``update_skill_rating(tenant, skill)``, migration 0010).
+
+    :param conn: a connection inside a ``skilldb.tenant`` block.
+    :param skill_id: a skill of the bound tenant.
+    :return: ``round(avg(rating) * 100)`` (stars x 100, 450 is 4.5 stars), ``None`` when unrated.
+    :raises NotFound: the bound tenant has no such skill.
+    :raises InvalidInput: ``skill_id`` is not a valid id.
+    :raises TenantRequired: no ``skilldb.tenant`` block is open on ``conn``.
+    """
+
+    def finish(rows: Sequence[dict[str, Any]], rowcount: int) -> int | None:
+        if not rows[0]["skill_found"]:
+            raise _no_skill(skill_id)
+        average: int | None = rows[0]["new_average_rating"]
+        return average
+
+    return Call("update_skill_rating", {"skill_id": skill_id}, dict_row, finish)
+
+
+@operation
+def recompute_skill_metrics(skill_id: str | None = None) -> Call[int, int]:
+    """Rebuild ``total_uses`` (from usage events) and the rating metrics (from ratings).
+
+    For one skill, or every skill of the bound tenant when ``skill_id`` is ``None``: the
+    repair for a DBA after manual edits. Skills are locked before the raw tables are read.
+    ``increment_skill_uses`` adds uses without events, which a rebuild drops.
+
+    SQL: ``queries/skills.sql`` ``recompute_skill_metrics`` (the database function
+    ``recompute_skill_metrics(tenant, skill)``, migration 0010).
+
+    :param conn: a connection inside a ``skilldb.tenant`` block.
+    :param skill_id: one skill of the bound tenant, or ``None`` for all.
+    :return: the number of skills whose metrics changed (0 when none did, or no such skill).
+    :raises InvalidInput: ``skill_id`` is not a valid id.
+    :raises TenantRequired: no ``skilldb.tenant`` block is open on ``conn``.
+    """
+    return Call("recompute_skill_metrics", {"skill_id": skill_id}, scalar_row, single)

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 OPERATIONS = sorted(n for n in skilldb.__all__ if hasattr(getattr(skilldb, n), "aio"))
 #: Public names of skilldb.aio that are no operation.
-AIO_EXTRAS = {"queries", "tenant", "verify_content"}
+AIO_EXTRAS = {"format_rating", "queries", "tenant", "verify_content"}
 
 
 def test_both_namespaces_hold_the_same_operations() -> None:

@@ -40,6 +40,9 @@ def test_query_names_are_snake_case_verb_noun_and_unique() -> None:
         "publish",
         "set",
         "insert",
+        "rate",
+        "record",
+        "recompute",
     }
     for name in names:
         assert re.fullmatch(r"[a-z]+(_[a-z0-9]+)+", name), name
