@@ -42,10 +42,14 @@ with the tenant bound in the loading transaction (the version trigger of skill_v
 refuses rows of any other tenant than the bound one, even a superuser's):
 ``--skills`` skills x 5 versions x 10 ratings and 1-4 usage events each in one tenant with
 2,000 users (user triggers of skill_versions disabled during the COPY, version numbers and
-``latest_version`` given, version pointers set by one UPDATE ... FROM), then
+``latest_version`` given, version pointers set by one UPDATE ... FROM; ``total_uses`` and
+``average_rating`` left to the usage_events and ratings triggers of migration 0010), then
 ``--large-skills`` skills with one published version and an author each
 (``session_replication_role = replica``, foreign keys checked afterwards by anti-joins; see
 ``load_large_set``). Then VACUUM (ANALYZE).
+
+The server start, the database, the roles, users and the COPY loading are shared with
+``benchmarks/metrics.py`` through ``benchmarks/_data.py``.
 
 Run it from the repository root::
 
@@ -71,26 +75,46 @@ import os
 import platform
 import pstats
 import random
-import statistics
-import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
 import psycopg
+from _data import (
+    APP_ROLE,
+    CATEGORIES,
+    CONTENT_TYPES,
+    DAY_MS,
+    EVENT_COLUMNS,
+    RATING_COLUMNS,
+    SKILL_COLUMNS,
+    SPAN_MS,
+    TOOL_NAMES,
+    USER_COLUMNS,
+    VERSION_COLUMNS,
+    Stats,
+    app_connect,
+    at,
+    chunks,
+    copy_rows,
+    fresh_database,
+    get_server,
+    log,
+    make_users,
+    new_id,
+    table,
+    vacuum_analyze,
+)
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 
 import skilldb
 from skilldb._sql import JSON_OID, _JsonBytesLoader, model_row, sql_of
-from skilldb.embedded import ensure_database, start_embedded
 from skilldb.skills import ORDERS, _encode_cursor
 from skilldb.tenancy import bind_tenant_sql
 
@@ -113,15 +137,8 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "this benchmark needs SQLAlchemy 2: run it with `uv run --group bench python benchmarks/nested_fetch.py`"
     ) from exc
 
-APP_ROLE = "skilldb_app"
-BASE_TIME = datetime(2024, 1, 1, tzinfo=UTC)
-SPAN_MS = 2 * 365 * 24 * 3600 * 1000
-DAY_MS = 24 * 3600 * 1000
 VERSIONS_PER_SKILL = 5
 RATINGS_PER_SKILL = 10
-CATEGORIES = ("review", "testing", "docs", "refactoring", "security", "data", "ops", "design")
-CONTENT_TYPES = ("text/markdown", "application/json", "text/plain")
-TOOL_NAMES = ("tool-a", "tool-b", "tool-c")
 #: calls (or pages) per tenant-bound transaction
 BATCH = 100
 PAGE_BATCH = 20
@@ -131,117 +148,7 @@ MIDDLE_BUDGET_S = 15.0
 
 
 # --------------------------------------------------------------------------------------------
-# small helpers
-
-
-def log(msg: str) -> None:
-    print(msg, flush=True)
-
-
-def at(ms: int) -> datetime:
-    """BASE_TIME plus ``ms`` milliseconds (columns are timestamptz(3): millisecond precision)."""
-    return BASE_TIME + timedelta(milliseconds=ms)
-
-
-def new_id(rng: random.Random) -> str:
-    """A uuid4-shaped text id (like the columns' gen_random_uuid() default), drawn from ``rng``."""
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-
-
-def percentile(sorted_values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile of already sorted values."""
-    return sorted_values[max(0, min(len(sorted_values) - 1, math.ceil(q * len(sorted_values)) - 1))]
-
-
-@dataclass
-class Stats:
-    median_us: float
-    p95_us: float
-    ops: float
-    n: int
-
-    @classmethod
-    def of(cls, ns: Sequence[int]) -> Stats:
-        values = sorted(ns)
-        return cls(
-            median_us=statistics.median(values) / 1000,
-            p95_us=percentile(values, 0.95) / 1000,
-            ops=1e9 / statistics.fmean(values),
-            n=len(values),
-        )
-
-
-def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], align: str = "") -> str:
-    """A plain-text table; ``align`` has one 'l' or 'r' per column (default: first left, rest right)."""
-    cells = [[str(h) for h in headers], *([str(c) for c in row] for row in rows)]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    align = align or "l" + "r" * (len(headers) - 1)
-
-    def fmt(row: list[str]) -> str:
-        return "  ".join(c.ljust(w) if a == "l" else c.rjust(w) for c, w, a in zip(row, widths, align, strict=True))
-
-    lines = [fmt(cells[0]), "  ".join("-" * w for w in widths)]
-    lines += [fmt(r) for r in cells[1:]]
-    return "\n".join(lines)
-
-
-def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
-def copy_rows(cur: psycopg.Cursor[Any], table_name: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """COPY ``rows`` into ``table_name`` (text format, one write_row per row); return how many."""
-    stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table_name), sql.SQL(", ").join(map(sql.Identifier, columns))
-    )
-    n = 0
-    with cur.copy(stmt) as copy:
-        for row in rows:
-            copy.write_row(row)
-            n += 1
-    return n
-
-
-# --------------------------------------------------------------------------------------------
-# server and database
-
-
-@dataclass
-class Server:
-    admin_conninfo: str  # superuser, maintenance database
-    stop: Callable[[], None]
-    description: str
-
-
-def get_server(data_dir: str | None) -> Server:
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        return Server(url, lambda: None, "DATABASE_URL")
-    if data_dir is None:
-        tmp = tempfile.mkdtemp(prefix="skilldb-bench-")
-        srv = start_embedded(Path(tmp) / "pgdata", temporary=True)
-        return Server(srv.conninfo("postgres"), srv.stop, "embedded server in a temporary directory")
-    srv = start_embedded(data_dir, temporary=False)
-    return Server(srv.conninfo("postgres"), srv.stop, f"embedded server in {data_dir}")
-
-
-def fresh_database(admin_conninfo: str, dbname: str) -> str:
-    """Drop and recreate ``dbname``, apply the migrations; return its superuser conninfo."""
-    with psycopg.connect(admin_conninfo, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
-    ensure_database(admin_conninfo, dbname)
-    conninfo = make_conninfo(admin_conninfo, dbname=dbname)
-    skilldb.apply_migrations(conninfo)
-    return conninfo
-
-
-def app_connect(conninfo: str) -> psycopg.Connection[Any]:
-    """A connection acting as the unprivileged skilldb_app role (row-level security applies)."""
-    conn = psycopg.connect(conninfo)
-    conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(APP_ROLE)))
-    conn.commit()
-    return conn
+# server and database (the rest is in _data)
 
 
 def sqlalchemy_url(conninfo: str) -> URL:
@@ -262,39 +169,6 @@ def sqlalchemy_url(conninfo: str) -> URL:
 
 # --------------------------------------------------------------------------------------------
 # data
-
-
-SKILL_COLUMNS = (
-    "id",
-    "tenant_id",
-    "author_id",
-    "name",
-    "slug",
-    "description",
-    "category",
-    "latest_version",
-    "total_uses",
-    "average_rating",
-    "created_at",
-    "updated_at",
-)
-VERSION_COLUMNS = (
-    "id",
-    "tenant_id",
-    "skill_id",
-    "version",
-    "content_url",
-    "content_hash",
-    "content_type",
-    "name",
-    "description",
-    "metadata",
-    "created_by",
-    "created_at",
-)
-USER_COLUMNS = ("id", "tenant_id", "email", "name", "created_at")
-RATING_COLUMNS = ("id", "tenant_id", "skill_id", "user_id", "rating", "comment", "hours_saved_estimate", "created_at")
-EVENT_COLUMNS = ("id", "tenant_id", "skill_id", "user_id", "tool_name", "metadata", "created_at")
 
 
 @dataclass
@@ -325,13 +199,6 @@ class SmallSet:
     @property
     def skill_ids(self) -> list[str]:
         return [row[0] for row in self.skills]
-
-
-def make_users(rng: random.Random, tenant_id: str, n: int, prefix: str) -> list[tuple[Any, ...]]:
-    return [
-        (new_id(rng), tenant_id, f"{prefix}{i}@bench.test", None if i % 10 == 0 else f"User {i}", at(i * 60_000))
-        for i in range(n)
-    ]
 
 
 def make_small_set(seed: int, n_skills: int, n_users: int, tenant_id: str) -> SmallSet:
@@ -406,8 +273,8 @@ def make_small_set(seed: int, n_skills: int, n_users: int, tenant_id: str) -> Sm
                 description,
                 CATEGORIES[i % len(CATEGORIES)],
                 VERSIONS_PER_SKILL,  # latest_version: the highest number loaded below
-                n_events,  # total_uses: the usage events loaded below
-                average,  # average_rating: stars x 100 of the ratings loaded below
+                0,  # total_uses: the usage_events trigger (migration 0010) counts the events loaded below
+                None,  # average_rating: the ratings trigger (0010) averages the ratings loaded below
                 at(created_ms),
                 at(t),
             )
@@ -624,14 +491,6 @@ def check_foreign_keys(cur: psycopg.Cursor[Any], tenant_id: str) -> None:
         bad = cur.execute(query, {"t": tenant_id}).fetchone()[0]  # type: ignore[index]
         if bad:
             raise SystemExit(f"bulk load broke the foreign key {name} in {bad} rows")
-
-
-def vacuum_analyze(conninfo: str) -> float:
-    """VACUUM (ANALYZE) the loaded tables: fresh statistics, and no dead tuples left by the UPDATE."""
-    t0 = time.perf_counter()
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute("VACUUM (ANALYZE) tenants, users, skills, skill_versions, ratings, usage_events")
-    return time.perf_counter() - t0
 
 
 def check_load(conninfo: str, tenant_id: str) -> dict[str, int]:

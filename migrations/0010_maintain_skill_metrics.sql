@@ -6,8 +6,8 @@
 -- for a concurrent writer re-checks the row, but a subquery in it keeps its old
 -- snapshot and would lose that writer's rating. A relative update re-reads the row.
 --
--- * ratings keep rating_count and rating_sum on the skill (row trigger, any writer,
---   psql included); average_rating = round(rating_sum / rating_count * 100).
+-- * ratings keep rating_count and rating_sum on the skill (statement triggers over the
+--   changed rows, any writer, psql included); average_rating = round(sum / count * 100).
 -- * usage_events add their count to total_uses (statement trigger over the inserted
 --   rows: one grouped UPDATE per statement, however many events it inserts).
 -- * increment_skill_uses() adds uses without an event; update_skill_rating() and
@@ -46,32 +46,57 @@ RETURN CASE WHEN rating_count > 0 THEN round(rating_sum::numeric / rating_count 
 COMMENT ON FUNCTION rating_average(integer, integer) IS
     'round(sum / count * 100) as an integer (stars x 100), NULL when count is 0.';
 
-CREATE FUNCTION apply_rating_change() RETURNS trigger
+/* One statement trigger per event (PostgreSQL allows transition tables on one event
+   per trigger); each moves the affected skills by the grouped change of the statement,
+   so a bulk insert or a cascade delete of many ratings updates each skill row once. */
+CREATE FUNCTION apply_rating_changes() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        UPDATE skills
-        SET rating_count = rating_count - 1,
-            rating_sum = rating_sum - OLD.rating,
-            average_rating = rating_average(rating_sum - OLD.rating, rating_count - 1)
-        WHERE tenant_id = OLD.tenant_id AND id = OLD.skill_id;
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        UPDATE skills
-        SET rating_count = rating_count + 1,
-            rating_sum = rating_sum + NEW.rating,
-            average_rating = rating_average(rating_sum + NEW.rating, rating_count + 1)
-        WHERE tenant_id = NEW.tenant_id AND id = NEW.skill_id;
+    IF TG_OP = 'INSERT' THEN
+        UPDATE skills s
+        SET rating_count = s.rating_count + d.n, rating_sum = s.rating_sum + d.total,
+            average_rating = rating_average(s.rating_sum + d.total, s.rating_count + d.n)
+        FROM (SELECT tenant_id, skill_id, count(*)::integer AS n, sum(rating)::integer AS total
+              FROM new_ratings GROUP BY tenant_id, skill_id) AS d
+        WHERE s.tenant_id = d.tenant_id AND s.id = d.skill_id;
+    ELSIF TG_OP = 'DELETE' THEN
+        UPDATE skills s
+        SET rating_count = s.rating_count - d.n, rating_sum = s.rating_sum - d.total,
+            average_rating = rating_average(s.rating_sum - d.total, s.rating_count - d.n)
+        FROM (SELECT tenant_id, skill_id, count(*)::integer AS n, sum(rating)::integer AS total
+              FROM old_ratings GROUP BY tenant_id, skill_id) AS d
+        WHERE s.tenant_id = d.tenant_id AND s.id = d.skill_id;
+    ELSE
+        UPDATE skills s
+        SET rating_count = s.rating_count + d.n, rating_sum = s.rating_sum + d.total,
+            average_rating = rating_average(s.rating_sum + d.total, s.rating_count + d.n)
+        FROM (
+            SELECT tenant_id, skill_id, sum(n)::integer AS n, sum(total)::integer AS total
+            FROM (
+                SELECT tenant_id, skill_id, 1 AS n, rating AS total FROM new_ratings
+                UNION ALL
+                SELECT tenant_id, skill_id, -1, -rating FROM old_ratings
+            ) AS moves
+            GROUP BY tenant_id, skill_id
+        ) AS d
+        WHERE s.tenant_id = d.tenant_id AND s.id = d.skill_id AND (d.n, d.total) <> (0, 0);
     END IF;
     RETURN NULL;
 END
 $$;
 
-COMMENT ON FUNCTION apply_rating_change() IS
-    'AFTER INSERT, UPDATE or DELETE on ratings: moves the rating in or out of its skill''s count, sum and average.';
+COMMENT ON FUNCTION apply_rating_changes() IS
+    'AFTER INSERT, UPDATE or DELETE statement triggers on ratings: move each affected skill''s rating count, sum and average by the statement''s grouped change.';
 
-CREATE TRIGGER ratings_apply_change AFTER INSERT OR UPDATE OR DELETE ON ratings
-    FOR EACH ROW EXECUTE FUNCTION apply_rating_change();
+CREATE TRIGGER ratings_apply_inserts AFTER INSERT ON ratings
+    REFERENCING NEW TABLE AS new_ratings
+    FOR EACH STATEMENT EXECUTE FUNCTION apply_rating_changes();
+CREATE TRIGGER ratings_apply_updates AFTER UPDATE ON ratings
+    REFERENCING OLD TABLE AS old_ratings NEW TABLE AS new_ratings
+    FOR EACH STATEMENT EXECUTE FUNCTION apply_rating_changes();
+CREATE TRIGGER ratings_apply_deletes AFTER DELETE ON ratings
+    REFERENCING OLD TABLE AS old_ratings
+    FOR EACH STATEMENT EXECUTE FUNCTION apply_rating_changes();
 
 CREATE FUNCTION count_new_usage_events() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$

@@ -42,6 +42,7 @@ from skilldb.models import (
     verify_content,
 )
 from skilldb.ratings import delete_rating, get_rating_with_relations, rate_skill
+from skilldb.seed import SeedReport, seed
 from skilldb.skill_versions import (
     create_skill_version,
     get_skill_version,
@@ -76,6 +77,7 @@ __all__ = [
     "Rating",
     "RatingWithRelations",
     "RatingWithUser",
+    "SeedReport",
     "Skill",
     "SkillListItem",
     "SkillUsage",
@@ -118,6 +120,7 @@ __all__ = [
     "record_usage_event",
     "record_usage_events",
     "rollback_migrations",
+    "seed",
     "set_draft_version",
     "tenant",
     "update_skill_rating",

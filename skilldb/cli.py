@@ -1,13 +1,14 @@
 """The ``skilldb`` command.
 
-``skilldb demo`` runs the whole path end to end; ``skilldb migrate`` applies the migrations.
+``skilldb demo`` runs the whole path end to end (migrate, seed, read back);
+``skilldb seed`` loads the demo data set (:mod:`skilldb.seed`, idempotent);
+``skilldb migrate`` applies the migrations.
 """
 
 from __future__ import annotations
 
 import os
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from psycopg import errors as pg
 
 import skilldb
 from skilldb.embedded import DEFAULT_DATA_DIR, ensure_database, start_embedded
+from skilldb.seed import TENANTS, SeedReport, seed
 
 DEMO_DATABASE = "skilldb"
 
@@ -67,65 +69,61 @@ def migrate(database_url: str) -> None:
     click.echo(f"applied {len(applied)} migration(s)" + "".join(f"\n  {m}" for m in applied))
 
 
-@main.command()
-@click.option(
+DATA_DIR_OPTION = click.option(
     "--data-dir",
     type=click.Path(path_type=Path),
     default=DEFAULT_DATA_DIR,
     show_default=True,
     help="Data directory of the embedded server, used when DATABASE_URL is unset.",
 )
-def demo(data_dir: Path) -> None:
-    """Migrate, write a demo tenant with a user and skills under its binding, and read them back."""
-    started = time.perf_counter()
-    conninfo = _server_conninfo(data_dir)
+
+
+def _migrate(conninfo: str) -> None:
     click.echo("Applying migrations ...")
     applied = skilldb.apply_migrations(conninfo)
     click.echo(f"  {len(applied)} applied, {len(skilldb.migrate.list_migrations()) - len(applied)} already there")
 
-    tenant_id = str(uuid.uuid4())
-    with psycopg.connect(conninfo) as conn:
-        role = _act_as_application(conn)
-        click.echo(f"Writing demo tenant {tenant_id} as role {role} ...")
-        with skilldb.tenant(conn, tenant_id):
-            skilldb.create_tenant(conn, name="Demo tenant")
-            ada = skilldb.create_user(conn, email="ada@example.com", name="Ada Lovelace")
-            grace = skilldb.create_user(conn, email="grace@example.com", name="Grace Hopper")
-            specs = [
-                (ada, "Code review", "code-review", "Review a diff for bugs and style", "engineering", 2),
-                (grace, "Write release notes", "release-notes", None, "writing", 1),
-                (None, "Summarise a meeting", "meeting-summary", None, "productivity", 0),
-            ]
-            for author, name, slug, description, category, versions in specs:
-                skill = skilldb.create_skill(
-                    conn,
-                    author_id=author.id if author else None,
-                    name=name,
-                    slug=slug,
-                    description=description,
-                    category=category,
-                )
-                for n in range(1, versions + 1):
-                    content = f"# {name}\n\nrevision {n}\n".encode()
-                    version = skilldb.create_skill_version(
-                        conn,
-                        skill.id,
-                        content=content,
-                        content_url=f"skills/{slug}/v{n}.md",
-                        content_type="text/markdown",
-                        created_by=(author or ada).id,
-                    )
-                    skilldb.publish_version(conn, skill.id, version.id)
 
-        with skilldb.tenant(conn, tenant_id):
-            tenant = skilldb.get_tenant(conn)
-            skills = skilldb.list_skills_with_relations(conn, order_by="created_at", limit=50).items
-        unbound = conn.execute("SELECT count(*) FROM skills").fetchone()
-        conn.rollback()
+def _seed(conn: psycopg.Connection[Any]) -> SeedReport:
+    role = _act_as_application(conn)
+    click.echo(f"Seeding the demo data set ({len(TENANTS)} tenants) as role {role} ...")
+    report = seed(conn)
+    click.echo(f"  created {report}" if report.total else "  nothing to create: the data set is already there")
+    return report
 
-    click.echo(f"\nTenant {tenant.name if tenant else '?'}: {len(skills)} skills\n")
-    header = ("slug", "name", "category", "author", "published", "uses", "rating")
-    rows = [
+
+@main.command("seed")
+@click.option(
+    "--database",
+    "database_url",
+    default=None,
+    help="libpq URL of the database (default: $DATABASE_URL, else the embedded server).",
+)
+@click.option(
+    "--migrate/--no-migrate",
+    default=True,
+    show_default=True,
+    help="Apply pending migrations first (--no-migrate for a role that may not create tables).",
+)
+@DATA_DIR_OPTION
+def seed_command(database_url: str | None, migrate: bool, data_dir: Path) -> None:
+    """Migrate, then load the demo data set (2 tenants, their users, skills, ratings, uses); idempotent.
+
+    A second run finds every row in place and creates nothing.
+    """
+    try:
+        conninfo = database_url or _server_conninfo(data_dir)
+        if migrate:
+            _migrate(conninfo)
+        with psycopg.connect(conninfo) as conn:
+            _seed(conn)
+    except (skilldb.errors.SkillDBError, psycopg.Error) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _skill_rows(skills: list[skilldb.SkillListItem]) -> list[tuple[str, ...]]:
+    """One table row per skill, most used first (ties by slug)."""
+    return [
         (
             s.slug,
             s.name,
@@ -133,13 +131,47 @@ def demo(data_dir: Path) -> None:
             (s.author.name or s.author.email) if s.author else "-",
             f"v{s.published_version.version} of {s.latest_version}" if s.published_version else "-",
             str(s.total_uses),
-            f"{s.average_rating / 100:.2f}" if s.average_rating is not None else "-",
+            skilldb.format_rating(s.average_rating) or "-",
         )
-        for s in skills
+        for s in sorted(skills, key=lambda s: (-s.total_uses, s.slug))
     ]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for r in [header, tuple("-" * w for w in widths), *rows]:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+
+
+def _list_all_skills(conn: psycopg.Connection[Any]) -> list[skilldb.SkillListItem]:
+    """Every skill of the bound tenant, page by page."""
+    page = skilldb.list_skills_with_relations(conn, order_by="total_uses", limit=500)
+    skills = list(page.items)
+    while page.next_cursor:
+        page = skilldb.list_skills_with_relations(conn, order_by="total_uses", limit=500, after=page.next_cursor)
+        skills.extend(page.items)
+    return skills
+
+
+@main.command()
+@DATA_DIR_OPTION
+def demo(data_dir: Path) -> None:
+    """Migrate, load the demo data set (idempotent), and read each tenant's skills back under its binding."""
+    started = time.perf_counter()
+    conninfo = _server_conninfo(data_dir)
+    _migrate(conninfo)
+
+    with psycopg.connect(conninfo) as conn:
+        _seed(conn)
+        listings = []
+        for spec in TENANTS:
+            with skilldb.tenant(conn, spec.id):
+                tenant = skilldb.get_tenant(conn)
+                listings.append((tenant, _list_all_skills(conn)))
+        unbound = conn.execute("SELECT count(*) FROM skills").fetchone()
+        conn.rollback()
+
+    header = ("slug", "name", "category", "author", "published", "uses", "rating")
+    for tenant, skills in listings:
+        click.echo(f"\nTenant {tenant.name if tenant else '?'}: {len(skills)} skills\n")
+        rows = _skill_rows(skills)
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+        for r in [header, tuple("-" * w for w in widths), *rows]:
+            click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     click.echo(f"\nSkills visible with no tenant bound: {unbound[0] if unbound else '?'}")
     click.echo(f"Done in {time.perf_counter() - started:.1f}s")
 
