@@ -52,6 +52,24 @@ COMMENT ON FUNCTION rating_average(integer, integer) IS
 CREATE FUNCTION apply_rating_changes() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 BEGIN
+    /* Lock the affected skills in key order first: two statements over overlapping
+       skills then queue instead of deadlocking (the UPDATE's plan order is arbitrary). */
+    IF TG_OP = 'INSERT' THEN
+        PERFORM FROM skills s
+        WHERE (s.tenant_id, s.id) IN (SELECT tenant_id, skill_id FROM new_ratings)
+        ORDER BY s.tenant_id, s.id FOR NO KEY UPDATE;
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM FROM skills s
+        WHERE (s.tenant_id, s.id) IN (SELECT tenant_id, skill_id FROM old_ratings)
+        ORDER BY s.tenant_id, s.id FOR NO KEY UPDATE;
+    ELSE
+        PERFORM FROM skills s
+        WHERE (s.tenant_id, s.id) IN (
+            SELECT tenant_id, skill_id FROM new_ratings
+            UNION SELECT tenant_id, skill_id FROM old_ratings
+        )
+        ORDER BY s.tenant_id, s.id FOR NO KEY UPDATE;
+    END IF;
     IF TG_OP = 'INSERT' THEN
         UPDATE skills s
         SET rating_count = s.rating_count + d.n, rating_sum = s.rating_sum + d.total,
@@ -101,6 +119,11 @@ CREATE TRIGGER ratings_apply_deletes AFTER DELETE ON ratings
 CREATE FUNCTION count_new_usage_events() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 BEGIN
+    /* Lock the counted skills in key order first, so that concurrent batches over
+       overlapping skills queue instead of deadlocking. */
+    PERFORM FROM skills s
+    WHERE (s.tenant_id, s.id) IN (SELECT tenant_id, skill_id FROM inserted_events)
+    ORDER BY s.tenant_id, s.id FOR NO KEY UPDATE;
     UPDATE skills s
     SET total_uses = s.total_uses + n.uses
     FROM (
@@ -171,7 +194,8 @@ DECLARE
     changed integer;
 BEGIN
     PERFORM require_bound_tenant(tenant);
-    PERFORM FROM skills WHERE tenant_id = tenant AND (skill IS NULL OR id = skill) FOR NO KEY UPDATE;
+    PERFORM FROM skills WHERE tenant_id = tenant AND (skill IS NULL OR id = skill)
+    ORDER BY id FOR NO KEY UPDATE;
     WITH fresh AS (
         SELECT
             s.id,
