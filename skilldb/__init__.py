@@ -21,6 +21,7 @@ from skilldb._sql import MIGRATIONS_DIR, QUERIES_DIR, queries
 from skilldb.migrate import apply_migrations, rollback_migrations
 from skilldb.models import (
     NewRating,
+    NewSkillMessage,
     NewSkillVersion,
     NewUsageEvent,
     Page,
@@ -29,6 +30,8 @@ from skilldb.models import (
     RatingWithUser,
     Skill,
     SkillListItem,
+    SkillMessage,
+    SkillMessageWithRelations,
     SkillUsage,
     SkillVersion,
     SkillVersionWithRelations,
@@ -43,6 +46,14 @@ from skilldb.models import (
 )
 from skilldb.ratings import delete_rating, get_rating_with_relations, rate_skill
 from skilldb.seed import SeedReport, seed
+from skilldb.skill_messages import (
+    get_messages_for_user,
+    get_skill_message_with_relations,
+    get_unread_count_for_user,
+    mark_message_read,
+    send_skill_message,
+    update_message_status,
+)
 from skilldb.skill_versions import (
     create_skill_version,
     get_skill_version,
@@ -71,6 +82,7 @@ __all__ = [
     "MIGRATIONS_DIR",
     "QUERIES_DIR",
     "NewRating",
+    "NewSkillMessage",
     "NewSkillVersion",
     "NewUsageEvent",
     "Page",
@@ -80,6 +92,8 @@ __all__ = [
     "SeedReport",
     "Skill",
     "SkillListItem",
+    "SkillMessage",
+    "SkillMessageWithRelations",
     "SkillUsage",
     "SkillVersion",
     "SkillVersionWithRelations",
@@ -98,13 +112,16 @@ __all__ = [
     "delete_rating",
     "errors",
     "format_rating",
+    "get_messages_for_user",
     "get_rating_with_relations",
     "get_skill",
     "get_skill_by_slug",
+    "get_skill_message_with_relations",
     "get_skill_version",
     "get_skill_version_with_relations",
     "get_skill_with_relations",
     "get_tenant",
+    "get_unread_count_for_user",
     "get_usage_event_with_relations",
     "get_user",
     "get_user_by_email",
@@ -113,6 +130,7 @@ __all__ = [
     "list_skill_versions",
     "list_skills",
     "list_skills_with_relations",
+    "mark_message_read",
     "publish_version",
     "queries",
     "rate_skill",
@@ -121,8 +139,10 @@ __all__ = [
     "record_usage_events",
     "rollback_migrations",
     "seed",
+    "send_skill_message",
     "set_draft_version",
     "tenant",
+    "update_message_status",
     "update_skill_rating",
     "verify_content",
 ]

@@ -8,7 +8,7 @@ and nothing is written. The rules mirror the CHECK constraints and domains in
 ``migrations/``, which stay the last word for anyone writing through psql.
 
 Limits (characters): ids and keys 128, slug 100, email 254, names 200, category 100,
-description 100,000, comment 10,000, content_url 2,048, content_type 255, tool_name 200;
+description 100,000, comment and message 10,000, content_url 2,048, content_type 255, tool_name 200;
 ``rating`` an int from 1 to 5, ``hours_saved_estimate`` an int >= 0; a batch of usage
 events at most 1,000,000;
 ``metadata``: a json object at most 32 levels deep and 1 MiB encoded.
@@ -218,12 +218,19 @@ RULES: dict[str, Check] = {
             "version_id",
             "rating_id",
             "event_id",
+            "message_id",
+            "from_user_id",
+            "to_user_id",
+            "subject_skill_id",
+            "proposed_parent_skill_id",
         ),
         key,
     ),
     "rating": int_range(1, 5),
     "hours_saved_estimate": int_range(0, 2**31 - 1),
     "comment": text(10_000, multiline=True),
+    "message": text(10_000, multiline=True),
+    "status": choice,
     "events": usage_events,
     "name": text(200),
     "category": text(100),

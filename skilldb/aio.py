@@ -10,6 +10,7 @@ docstring, validation, row mapping and error translation; only the ``await`` dif
 from __future__ import annotations
 
 from skilldb import ratings as _ratings
+from skilldb import skill_messages as _skill_messages
 from skilldb import skill_versions as _skill_versions
 from skilldb import skills as _skills
 from skilldb import tenants as _tenants
@@ -26,13 +27,16 @@ __all__ = [
     "create_user",
     "delete_rating",
     "format_rating",
+    "get_messages_for_user",
     "get_rating_with_relations",
     "get_skill",
     "get_skill_by_slug",
+    "get_skill_message_with_relations",
     "get_skill_version",
     "get_skill_version_with_relations",
     "get_skill_with_relations",
     "get_tenant",
+    "get_unread_count_for_user",
     "get_usage_event_with_relations",
     "get_user",
     "get_user_by_email",
@@ -41,14 +45,17 @@ __all__ = [
     "list_skill_versions",
     "list_skills",
     "list_skills_with_relations",
+    "mark_message_read",
     "publish_version",
     "queries",
     "rate_skill",
     "recompute_skill_metrics",
     "record_usage_event",
     "record_usage_events",
+    "send_skill_message",
     "set_draft_version",
     "tenant",
+    "update_message_status",
     "update_skill_rating",
     "verify_content",
 ]
@@ -80,3 +87,9 @@ update_skill_rating = _skills.update_skill_rating.aio
 recompute_skill_metrics = _skills.recompute_skill_metrics.aio
 record_usage_event = _usage_events.record_usage_event.aio
 record_usage_events = _usage_events.record_usage_events.aio
+get_messages_for_user = _skill_messages.get_messages_for_user.aio
+get_skill_message_with_relations = _skill_messages.get_skill_message_with_relations.aio
+get_unread_count_for_user = _skill_messages.get_unread_count_for_user.aio
+mark_message_read = _skill_messages.mark_message_read.aio
+send_skill_message = _skill_messages.send_skill_message.aio
+update_message_status = _skill_messages.update_message_status.aio

@@ -21,6 +21,7 @@ from skilldb.errors import InvalidInput, InvalidType
 
 __all__ = [
     "NewRating",
+    "NewSkillMessage",
     "NewSkillVersion",
     "NewUsageEvent",
     "Page",
@@ -29,6 +30,8 @@ __all__ = [
     "RatingWithUser",
     "Skill",
     "SkillListItem",
+    "SkillMessage",
+    "SkillMessageWithRelations",
     "SkillUsage",
     "SkillVersion",
     "SkillVersionWithRelations",
@@ -200,6 +203,41 @@ class NewUsageEvent:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class SkillMessage:
+    """A row of ``skill_messages``: one author's message to another about a skill.
+
+    ``proposed_parent_skill_id`` is the skill the sender proposes as the subject's parent
+    (``None`` when none, or once that skill was deleted); ``status`` is ``"pending"``,
+    ``"accepted"`` or ``"declined"``; ``read_at`` is ``None`` while unread.
+    """
+
+    id: str
+    tenant_id: str
+    from_user_id: str
+    to_user_id: str
+    subject_skill_id: str
+    proposed_parent_skill_id: str | None
+    message: str
+    status: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NewSkillMessage:
+    """A message to send with :func:`skilldb.send_skill_message` (``send_skill_message(conn,
+    **dataclasses.asdict(new))``): sender and recipient are distinct users of the bound
+    tenant, the proposed parent (or ``None``) differs from the subject skill, and
+    ``message`` is non-blank text of at most 10,000 characters."""
+
+    from_user_id: str
+    to_user_id: str
+    subject_skill_id: str
+    message: str
+    proposed_parent_skill_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class SkillUsage:
     """How much a skill is used: ``total_uses`` (the skill's counter) and the newest event's time."""
 
@@ -268,6 +306,17 @@ class UserWithRelations(User):
     skill_versions: list[SkillVersion]
     ratings: list[Rating]
     usage_events: list[UsageEvent]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SkillMessageWithRelations(SkillMessage):
+    """A :class:`SkillMessage` with its ``from_user``, ``to_user``, ``subject_skill`` and
+    ``proposed_parent_skill`` (``None`` when unset or deleted)."""
+
+    from_user: User | None
+    to_user: User | None
+    subject_skill: Skill | None
+    proposed_parent_skill: Skill | None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from psycopg.rows import class_row, dict_row, scalar_row
 
-from skilldb import _validate
+from skilldb import _cursor
 from skilldb._sql import Call, every, first, operation, single
 from skilldb.errors import InvalidInput, NotFound
 from skilldb.models import Page, Skill, SkillListItem, SkillWithRelations
@@ -198,35 +195,22 @@ def get_skill_with_relations(skill_id: str) -> Call[SkillWithRelations, SkillWit
 def _encode_cursor(order_by: str, item: SkillListItem) -> str:
     key: Any
     if order_by == "created_at":
-        key = item.created_at.isoformat()
+        key = item.created_at
     elif order_by == "total_uses":
         key = item.total_uses
     else:
         key = item.average_rating or 0
-    raw = json.dumps([order_by, key, item.id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return _cursor.encode(order_by, key, item.id)
 
 
 def _decode_cursor(order_by: str, cursor: str) -> tuple[Any, str]:
     """The (key, id) a cursor of :func:`list_skills_with_relations` holds, checked for ``order_by``."""
-    bad = f"after is not a cursor returned by list_skills_with_relations: {cursor[:80]!r}"
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        cursor_order, key, after_id = json.loads(raw)
-    except (ValueError, TypeError, binascii.Error):
-        raise InvalidInput(bad) from None
-    if cursor_order != order_by:
-        raise InvalidInput(f"after is a cursor for order_by={cursor_order!r}, not order_by={order_by!r}")
-    try:
-        _validate.key("after id", after_id)
-        if order_by == "created_at":
-            key = datetime.fromisoformat(key)
-            if key.tzinfo is None:
-                raise ValueError(key)
-        elif isinstance(key, bool) or not isinstance(key, int) or not 0 <= key <= FIRST_PAGE_KEY[order_by]:
-            raise ValueError(key)
-    except (ValueError, TypeError):
-        raise InvalidInput(bad) from None
+    name = "list_skills_with_relations"
+    key, after_id = _cursor.decode(order_by, cursor, name)
+    if order_by == "created_at":
+        return _cursor.moment(key, cursor, name), after_id
+    if isinstance(key, bool) or not isinstance(key, int) or not 0 <= key <= FIRST_PAGE_KEY[order_by]:
+        raise InvalidInput(f"after is not a cursor returned by {name}: {cursor[:80]!r}")
     return key, after_id
 
 
