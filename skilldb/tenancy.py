@@ -207,7 +207,8 @@ def tenant(conn: psycopg.Connection[Any], tenant_id: str) -> Iterator[psycopg.Co
         committing = False
         try:
             with conn.transaction():
-                conn.execute(bind_tenant_sql(binding.tenant_id))
+                # never prepared: one statement per tenant would crowd out the named queries
+                conn.execute(bind_tenant_sql(binding.tenant_id), prepare=False)
                 yield conn
                 check_open(conn, binding)
                 committing = True
@@ -236,7 +237,8 @@ async def atenant(conn: psycopg.AsyncConnection[Any], tenant_id: str) -> AsyncIt
         committing = False
         try:
             async with conn.transaction():
-                await conn.execute(bind_tenant_sql(binding.tenant_id))
+                # never prepared: one statement per tenant would crowd out the named queries
+                await conn.execute(bind_tenant_sql(binding.tenant_id), prepare=False)
                 yield conn
                 check_open(conn, binding)
                 committing = True
