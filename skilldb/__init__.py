@@ -16,6 +16,7 @@ Bind a tenant, then call typed functions; each runs one named statement from
 from skilldb import (
     aio,
     errors,
+    workshops,
 )
 from skilldb._sql import MIGRATIONS_DIR, QUERIES_DIR, queries
 from skilldb.migrate import apply_migrations, rollback_migrations
@@ -145,4 +146,5 @@ __all__ = [
     "update_message_status",
     "update_skill_rating",
     "verify_content",
+    "workshops",
 ]

@@ -86,6 +86,8 @@ class Call(Generic[R, T]):
     :param row_factory: psycopg row factory producing ``R`` values.
     :param finish: turns ``(rows, rowcount)`` into the function's result ``T``.
     :param json_as_bytes: load ``json`` columns as bytes, for :func:`model_row`.
+    :param setup: statements run first in the same transaction (never prepared), such
+        as a ``SET LOCAL`` composed with :func:`skilldb.tenancy.bind_sql`.
     """
 
     query: str
@@ -93,13 +95,19 @@ class Call(Generic[R, T]):
     row_factory: BaseRowFactory[R]
     finish: Callable[[Sequence[R], int], T]
     json_as_bytes: bool = False
+    setup: tuple[psycopg.sql.Composed, ...] = ()
 
     @classmethod
     def nested(
-        cls, query: str, params: Mapping[str, Any], model: type[R], finish: Callable[[Sequence[R], int], T]
+        cls,
+        query: str,
+        params: Mapping[str, Any],
+        model: type[R],
+        finish: Callable[[Sequence[R], int], T],
+        setup: tuple[psycopg.sql.Composed, ...] = (),
     ) -> Call[R, T]:
         """A call whose rows become ``model`` with their json relations decoded (see :func:`model_row`)."""
-        return cls(query, params, model_row(model), finish, json_as_bytes=True)
+        return cls(query, params, model_row(model), finish, json_as_bytes=True, setup=setup)
 
 
 class Operation(Protocol[P, T_co]):
@@ -128,13 +136,25 @@ def operation(plan: Callable[P, Call[Any, T]]) -> Operation[P, T]:
 
     Every parameter of ``plan`` is checked by the rule :mod:`skilldb._validate` keeps
     for its name (``None`` passes where the annotation allows it), so a new operation
-    cannot forget a check; a parameter with no rule fails at import.
+    cannot forget a check; a parameter with no rule fails at import. The operation runs
+    inside a ``skilldb.tenant`` block, whose tenant its SQL receives as ``:tenant_id``.
     """
+    return _make_operation(plan, "tenant_id", "")
+
+
+def workshop_operation(plan: Callable[P, Call[Any, T]]) -> Operation[P, T]:
+    """:func:`operation` for the workshops domain: ``skilldb.workshops.<name>`` runs inside a
+    ``skilldb.workshops.acting_as`` block, whose person its SQL receives as ``:acting_user_id``."""
+    return _make_operation(plan, "acting_user_id", "workshops.")
+
+
+def _make_operation(plan: Callable[P, Call[Any, T]], scope: str, namespace: str) -> Operation[P, T]:
     hints = get_type_hints(plan)
     returns = get_args(hints.pop("return"))[1]
     sig = inspect.signature(plan)
     checks = {name: _validate.rule(name, hints[name]) for name in sig.parameters}
-    public = f"skilldb.{plan.__name__}"
+    public = f"skilldb.{namespace}{plan.__name__}"
+    public_aio = f"skilldb.aio.{namespace}{plan.__name__}"
 
     def prepare(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call[Any, T]:
         try:
@@ -148,23 +168,23 @@ def operation(plan: Callable[P, Call[Any, T]]) -> Operation[P, T]:
 
     def sync(conn: psycopg.Connection[Any], /, *args: P.args, **kwargs: P.kwargs) -> T:
         if not isinstance(conn, psycopg.Connection):
-            raise _wrong_connection(public, conn, psycopg.Connection, f"skilldb.aio.{plan.__name__}")
+            raise _wrong_connection(public, conn, psycopg.Connection, public_aio)
         call = prepare(args, kwargs)
-        binding = tenancy.bound(conn, public)
+        binding = tenancy.bound(conn, public, scope)
         with tenancy.recording(binding):
-            return run(conn, binding.tenant_id, call)
+            return run(conn, binding, call)
 
     async def asynchronous(conn: psycopg.AsyncConnection[Any], /, *args: P.args, **kwargs: P.kwargs) -> T:
         if not isinstance(conn, psycopg.AsyncConnection):
-            raise _wrong_connection(f"skilldb.aio.{plan.__name__}", conn, psycopg.AsyncConnection, public)
+            raise _wrong_connection(public_aio, conn, psycopg.AsyncConnection, public)
         call = prepare(args, kwargs)
-        binding = tenancy.bound(conn, f"skilldb.aio.{plan.__name__}")
+        binding = tenancy.bound(conn, public_aio, scope)
         with tenancy.recording(binding):
-            return await arun(conn, binding.tenant_id, call)
+            return await arun(conn, binding, call)
 
     faces: tuple[tuple[Any, str, str], ...] = (
-        (sync, "skilldb", "psycopg.Connection[Any]"),
-        (asynchronous, "skilldb.aio", "psycopg.AsyncConnection[Any]"),
+        (sync, f"skilldb.{namespace}".rstrip("."), "psycopg.Connection[Any]"),
+        (asynchronous, f"skilldb.aio.{namespace}".rstrip("."), "psycopg.AsyncConnection[Any]"),
     )
     for face, module, conn_type in faces:
         face.__name__ = face.__qualname__ = plan.__name__
@@ -202,18 +222,21 @@ def _has_rows(cur: psycopg.Cursor[Any] | psycopg.AsyncCursor[Any]) -> bool:
     return result is not None and result.status == pq.ExecStatus.TUPLES_OK
 
 
-def run(conn: psycopg.Connection[Any], tenant_id: str, call: Call[R, T]) -> T:
-    """Execute ``call`` for ``tenant_id`` on a sync connection and shape its result (errors translated).
+def run(conn: psycopg.Connection[Any], binding: tenancy.Binding, call: Call[R, T]) -> T:
+    """Execute ``call`` under ``binding`` on a sync connection and shape its result (errors translated).
 
-    Results are read in binary format, so they do not depend on the session's
-    ``DateStyle``. Inside ``conn.pipeline()`` the statement's result is synced before
-    it is shaped, so pipeline mode gives the same results as normal mode.
+    The bound value reaches the SQL as the binding's parameter (``:tenant_id`` or
+    ``:acting_user_id``). Results are read in binary format, so they do not depend on
+    the session's ``DateStyle``. Inside ``conn.pipeline()`` the statement's result is
+    synced before it is shaped, so pipeline mode gives the same results as normal mode.
     """
     sql = sql_of(call.query)
-    params = {"tenant_id": tenant_id, **call.params}
+    params = {binding.param: binding.value, **call.params}
     with translate_errors(params), conn.cursor(row_factory=call.row_factory, binary=True) as cur:
         if call.json_as_bytes:
             cur.adapters.register_loader(JSON_OID, _JsonBytesLoader)
+        for statement in call.setup:
+            cur.execute(statement, prepare=False)
         if _in_pipeline(conn):
             with conn.pipeline():
                 cur.execute(sql, params, prepare=_prepare(conn))
@@ -223,14 +246,16 @@ def run(conn: psycopg.Connection[Any], tenant_id: str, call: Call[R, T]) -> T:
         return call.finish(rows, cur.rowcount)
 
 
-async def arun(conn: psycopg.AsyncConnection[Any], tenant_id: str, call: Call[R, T]) -> T:
-    """Execute ``call`` for ``tenant_id`` on an async connection: :func:`run` with ``await``."""
+async def arun(conn: psycopg.AsyncConnection[Any], binding: tenancy.Binding, call: Call[R, T]) -> T:
+    """Execute ``call`` under ``binding`` on an async connection: :func:`run` with ``await``."""
     sql = sql_of(call.query)
-    params = {"tenant_id": tenant_id, **call.params}
+    params = {binding.param: binding.value, **call.params}
     with translate_errors(params):
         async with conn.cursor(row_factory=call.row_factory, binary=True) as cur:
             if call.json_as_bytes:
                 cur.adapters.register_loader(JSON_OID, _JsonBytesLoader)
+            for statement in call.setup:
+                await cur.execute(statement, prepare=False)
             if _in_pipeline(conn):
                 async with conn.pipeline():
                     await cur.execute(sql, params, prepare=_prepare(conn))

@@ -30,6 +30,7 @@ Check = Callable[[str, Any], Any]
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 MIME_TYPE = re.compile(r"[a-z]+/[a-z0-9][a-z0-9.+-]*")
+SHARE_TOKEN = re.compile(r"[A-Za-z0-9_-]{22,128}")
 
 MAX_KEY = 128
 MAX_EVENTS = 1_000_000
@@ -201,6 +202,14 @@ def choice(field: str, value: Any) -> str:
     return _string(field, value, 64)
 
 
+def share_token(field: str, value: Any) -> str:
+    """A workshop share token: 22-128 url-safe base64 characters (``A-Z a-z 0-9 _ -``)."""
+    s = _string(field, value, 128)
+    if not SHARE_TOKEN.fullmatch(s):
+        raise InvalidInput(f"{field} must be 22-128 url-safe characters (A-Z, a-z, 0-9, _, -)")
+    return s
+
+
 def cursor(field: str, value: Any) -> str:
     """An opaque pagination cursor (the operation decodes it)."""
     return _string(field, value, 1024)
@@ -223,6 +232,14 @@ RULES: dict[str, Check] = {
             "to_user_id",
             "subject_skill_id",
             "proposed_parent_skill_id",
+            "acting_user_id",
+            "clerk_user_id",
+            "workshop_id",
+            "step_id",
+            "session_id",
+            "org_id",
+            "template_id",
+            "role",
         ),
         key,
     ),
@@ -230,6 +247,12 @@ RULES: dict[str, Check] = {
     "hours_saved_estimate": int_range(0, 2**31 - 1),
     "comment": text(10_000, multiline=True),
     "message": text(10_000, multiline=True),
+    "title": text(200),
+    "original_idea": text(10_000, multiline=True),
+    "output": json_object,
+    "visibility": choice,
+    "format_type": choice,
+    "share_token": share_token,
     "status": choice,
     "events": usage_events,
     "name": text(200),

@@ -19,6 +19,7 @@ from skilldb import users as _users
 from skilldb._sql import aio_queries as queries
 from skilldb.models import format_rating, verify_content
 from skilldb.tenancy import atenant as tenant
+from skilldb.workshops import aio as workshops
 
 __all__ = [
     "create_skill",
@@ -58,6 +59,7 @@ __all__ = [
     "update_message_status",
     "update_skill_rating",
     "verify_content",
+    "workshops",
 ]
 
 create_tenant = _tenants.create_tenant.aio

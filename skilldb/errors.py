@@ -28,6 +28,7 @@ __all__ = [
     "InvalidType",
     "NotFound",
     "PermissionDenied",
+    "PersonRequired",
     "RowSecurityViolation",
     "SerializationFailure",
     "SkillDBError",
@@ -84,6 +85,10 @@ class NotFound(SkillDBError, LookupError):
 
 class TenantRequired(SkillDBError):
     """No tenant is bound: wrap the call in ``skilldb.tenant(conn, tenant_id)``."""
+
+
+class PersonRequired(SkillDBError):
+    """No person is bound: wrap the call in ``skilldb.workshops.acting_as(conn, clerk_user_id)``."""
 
 
 class TransactionInProgress(SkillDBError):

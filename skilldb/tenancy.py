@@ -33,7 +33,7 @@ import weakref
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, LiteralString
 
 import psycopg
 from psycopg import sql
@@ -42,6 +42,7 @@ from psycopg.pq import TransactionStatus
 from skilldb import _validate
 from skilldb.errors import (
     ConnectionClosed,
+    PersonRequired,
     SkillDBError,
     TenantRequired,
     TransactionAborted,
@@ -50,21 +51,24 @@ from skilldb.errors import (
     translate,
 )
 
-__all__ = ["Binding", "atenant", "bind_tenant_sql", "bound", "tenant"]
+__all__ = ["Binding", "aacting_as", "acting_as", "atenant", "bind_sql", "bind_tenant_sql", "bound", "tenant"]
 
 AnyConnection = psycopg.Connection[Any] | psycopg.AsyncConnection[Any]
 
 
 @dataclass(eq=False, slots=True)
 class Binding:
-    """The tenant a ``skilldb.tenant`` block bound on one connection, and who holds it.
+    """What a block bound on one connection (a tenant, or a person), and who holds it.
 
-    :param tenant_id: the bound tenant.
+    :param param: the SQL parameter that receives the bound value (``"tenant_id"`` for
+        ``skilldb.tenant``, ``"acting_user_id"`` for ``skilldb.workshops.acting_as``).
+    :param value: the bound tenant id or person id.
     :param owner: the thread id (sync) or asyncio task (async) running the block.
     :param failure: the first error an operation of the block raised, if any.
     """
 
-    tenant_id: str
+    param: str
+    value: str
     owner: object
     failure: BaseException | None = field(default=None)
 
@@ -73,13 +77,35 @@ _BINDINGS: weakref.WeakKeyDictionary[AnyConnection, Binding] = weakref.WeakKeyDi
 _LOCK = threading.Lock()
 
 
-def bind_tenant_sql(tenant_id: str) -> sql.Composed:
-    """``SET LOCAL app.current_tenant_id = '<tenant_id>'``, the tenant quoted client-side.
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """A kind of block: the setting it binds and what an operation outside one raises."""
+
+    setting: LiteralString
+    block: str
+    missing: type[SkillDBError]
+
+
+#: The kinds of block, by the SQL parameter that receives the bound value.
+SCOPES = {
+    "tenant_id": Scope("app.current_tenant_id", "skilldb.tenant(conn, tenant_id)", TenantRequired),
+    "acting_user_id": Scope("app.clerk_user_id", "skilldb.workshops.acting_as(conn, clerk_user_id)", PersonRequired),
+}
+
+
+def bind_sql(setting: LiteralString, value: str) -> sql.Composed:
+    """``SET LOCAL <setting> = '<value>'``, the value quoted client-side (``setting`` is a
+    constant such as ``app.current_tenant_id``, written as is).
 
     psycopg binds parameters on the server, where ``SET`` cannot take one, so the
     value is composed as a literal (:class:`psycopg.sql.Literal` quotes it safely).
     """
-    return sql.SQL("SET LOCAL app.current_tenant_id = {}").format(sql.Literal(tenant_id))
+    return sql.SQL("SET LOCAL {} = {}").format(sql.SQL(setting), sql.Literal(value))
+
+
+def bind_tenant_sql(tenant_id: str) -> sql.Composed:
+    """``SET LOCAL app.current_tenant_id = '<tenant_id>'``, the tenant quoted client-side."""
+    return bind_sql("app.current_tenant_id", tenant_id)
 
 
 def _owner(conn: AnyConnection) -> object:
@@ -90,9 +116,9 @@ def _owner(conn: AnyConnection) -> object:
 
 
 @contextmanager
-def _claim(conn: AnyConnection, tenant_id: Any, name: str) -> Iterator[Binding]:
+def _claim(conn: AnyConnection, value: Any, name: str, param: str) -> Iterator[Binding]:
     """Validate, then register a binding for ``conn`` for the duration of the block."""
-    tenant_id = _validate.rule("tenant_id", str)(tenant_id)
+    value = _validate.rule(param, str)(value)
     expected = psycopg.AsyncConnection if name.startswith("skilldb.aio") else psycopg.Connection
     if not isinstance(conn, expected):
         raise TypeError(f"{name}(): conn must be a psycopg.{expected.__name__}, got {type(conn).__name__}")
@@ -102,7 +128,7 @@ def _claim(conn: AnyConnection, tenant_id: Any, name: str) -> Iterator[Binding]:
         held = _BINDINGS.get(conn)
         if held is not None:
             raise TransactionInProgress(
-                f"{name}(): the connection is already bound by another skilldb.tenant block "
+                f"{name}(): the connection is already bound by another block "
                 "(of this or another thread or task); a connection serves one block at a time"
             )
         status = conn.info.transaction_status
@@ -111,7 +137,7 @@ def _claim(conn: AnyConnection, tenant_id: Any, name: str) -> Iterator[Binding]:
                 f"{name}() starts the transaction it binds, but the connection is already "
                 f"in one ({status.name}): commit or roll back first"
             )
-        binding = _BINDINGS[conn] = Binding(tenant_id, _owner(conn))
+        binding = _BINDINGS[conn] = Binding(param, value, _owner(conn))
     try:
         yield binding
     finally:
@@ -119,22 +145,23 @@ def _claim(conn: AnyConnection, tenant_id: Any, name: str) -> Iterator[Binding]:
             _BINDINGS.pop(conn, None)
 
 
-def bound(conn: AnyConnection, name: str) -> Binding:
+def bound(conn: AnyConnection, name: str, param: str = "tenant_id") -> Binding:
     """The binding an operation named ``name`` may act under on ``conn``, or raise.
 
-    :raises TenantRequired: no ``skilldb.tenant`` block is open on ``conn``, or it
-        belongs to another thread or task.
+    :param param: the kind of block the operation needs (a key of :data:`SCOPES`).
+    :raises TenantRequired: (``PersonRequired`` for ``acting_user_id``) no such block is
+        open on ``conn``, or it belongs to another thread or task.
     :raises TransactionAborted: an earlier statement of the block failed.
     :raises TransactionEnded: the block's transaction was ended by a raw COMMIT or ROLLBACK.
     """
+    scope = SCOPES[param]
     binding = _BINDINGS.get(conn)
-    if binding is None:
-        raise TenantRequired(
-            f"{name}() runs only inside `with skilldb.tenant(conn, tenant_id):` "
-            "(a session-level app.current_tenant_id is not a binding)"
+    if binding is None or binding.param != param:
+        raise scope.missing(
+            f"{name}() runs only inside `with {scope.block}:` (a session-level {scope.setting} is not a binding)"
         )
     if binding.owner != _owner(conn):
-        raise TenantRequired(f"{name}(): the connection is bound by a skilldb.tenant block of another thread or task")
+        raise scope.missing(f"{name}(): the connection is bound by a block of another thread or task")
     check_open(conn, binding)
     return binding
 
@@ -145,16 +172,16 @@ def check_open(conn: AnyConnection, binding: Binding) -> None:
     if status == TransactionStatus.INERROR:
         cause = f" (first failure: {binding.failure})" if binding.failure is not None else ""
         raise TransactionAborted(
-            "a statement in this skilldb.tenant block failed, so PostgreSQL rolled its transaction "
+            "a statement in this block failed, so PostgreSQL rolled its transaction "
             f"back: nothing in the block is committed{cause}"
         ) from binding.failure
     if status == TransactionStatus.IDLE:
         raise TransactionEnded(
-            "the skilldb.tenant block's transaction was ended inside the block by a raw COMMIT or "
-            "ROLLBACK: its earlier statements may be committed or lost, and the tenant is no longer bound"
+            "the block's transaction was ended inside the block by a raw COMMIT or "
+            "ROLLBACK: its earlier statements may be committed or lost, and nothing is bound any more"
         )
     if status == TransactionStatus.UNKNOWN:
-        raise ConnectionClosed("the connection was lost inside the skilldb.tenant block")
+        raise ConnectionClosed("the connection was lost inside the block")
 
 
 @contextmanager
@@ -170,6 +197,41 @@ def recording(binding: Binding) -> Iterator[None]:
 
 def _translated(exc: psycopg.Error) -> BaseException:
     return translate(exc) or exc
+
+
+@contextmanager
+def block(conn: psycopg.Connection[Any], value: Any, param: str, name: str) -> Iterator[Binding]:
+    """A transaction on ``conn`` with ``value`` bound as the scope ``param`` (see :func:`tenant`)."""
+    with _claim(conn, value, name, param) as binding:
+        committing = False
+        try:
+            with conn.transaction():
+                # never prepared: one statement per bound value would crowd out the named queries
+                conn.execute(bind_sql(SCOPES[param].setting, binding.value), prepare=False)
+                yield binding
+                check_open(conn, binding)
+                committing = True
+        except psycopg.Error as exc:
+            if committing:
+                raise _translated(exc) from exc
+            raise
+
+
+@asynccontextmanager
+async def ablock(conn: psycopg.AsyncConnection[Any], value: Any, param: str, name: str) -> AsyncIterator[Binding]:
+    """Async twin of :func:`block`."""
+    with _claim(conn, value, name, param) as binding:
+        committing = False
+        try:
+            async with conn.transaction():
+                await conn.execute(bind_sql(SCOPES[param].setting, binding.value), prepare=False)
+                yield binding
+                check_open(conn, binding)
+                committing = True
+        except psycopg.Error as exc:
+            if committing:
+                raise _translated(exc) from exc
+            raise
 
 
 @contextmanager
@@ -203,19 +265,8 @@ def tenant(conn: psycopg.Connection[Any], tenant_id: str) -> Iterator[psycopg.Co
     :raises TransactionEnded: (at exit) a raw COMMIT or ROLLBACK ended the transaction inside.
     :raises SerializationFailure: (at exit) the COMMIT lost to a concurrent transaction.
     """
-    with _claim(conn, tenant_id, "skilldb.tenant") as binding:
-        committing = False
-        try:
-            with conn.transaction():
-                # never prepared: one statement per tenant would crowd out the named queries
-                conn.execute(bind_tenant_sql(binding.tenant_id), prepare=False)
-                yield conn
-                check_open(conn, binding)
-                committing = True
-        except psycopg.Error as exc:
-            if committing:
-                raise _translated(exc) from exc
-            raise
+    with block(conn, tenant_id, "tenant_id", "skilldb.tenant"):
+        yield conn
 
 
 @asynccontextmanager
@@ -233,16 +284,46 @@ async def atenant(conn: psycopg.AsyncConnection[Any], tenant_id: str) -> AsyncIt
     :raises TransactionEnded: (at exit) a raw COMMIT or ROLLBACK ended the transaction inside.
     :raises SerializationFailure: (at exit) the COMMIT lost to a concurrent transaction.
     """
-    with _claim(conn, tenant_id, "skilldb.aio.tenant") as binding:
-        committing = False
-        try:
-            async with conn.transaction():
-                # never prepared: one statement per tenant would crowd out the named queries
-                await conn.execute(bind_tenant_sql(binding.tenant_id), prepare=False)
-                yield conn
-                check_open(conn, binding)
-                committing = True
-        except psycopg.Error as exc:
-            if committing:
-                raise _translated(exc) from exc
-            raise
+    async with ablock(conn, tenant_id, "tenant_id", "skilldb.aio.tenant"):
+        yield conn
+
+
+@contextmanager
+def acting_as(conn: psycopg.Connection[Any], clerk_user_id: str) -> Iterator[psycopg.Connection[Any]]:
+    """Open a transaction on ``conn`` acting as one person; commit on success, roll back on error.
+
+    The workshops domain's :func:`tenant`: runs ``BEGIN``, ``SET LOCAL app.clerk_user_id
+    = '<clerk_user_id>'`` (read by the row-level security of the workshop tables,
+    migration 0020), the block, then ``COMMIT``. Every ``skilldb.workshops`` operation
+    called with ``conn`` inside acts as that person; outside such a block they raise
+    :class:`~skilldb.errors.PersonRequired`. It fails closed exactly as :func:`tenant`.
+
+    :param conn: an idle ``psycopg.Connection``.
+    :param clerk_user_id: the auth provider's id of the person (1-128 printable characters).
+    :return: a context manager yielding ``conn``.
+    :raises InvalidInput: ``clerk_user_id`` is not such a string.
+    :raises TypeError: ``conn`` is not a ``psycopg.Connection``.
+    :raises ConnectionClosed: ``conn`` is closed.
+    :raises TransactionInProgress: ``conn`` is already inside a transaction or a block.
+    :raises TransactionAborted: (at exit) a statement of the block failed; nothing was committed.
+    :raises TransactionEnded: (at exit) a raw COMMIT or ROLLBACK ended the transaction inside.
+    """
+    with block(conn, clerk_user_id, "acting_user_id", "skilldb.workshops.acting_as"):
+        yield conn
+
+
+@asynccontextmanager
+async def aacting_as(
+    conn: psycopg.AsyncConnection[Any], clerk_user_id: str
+) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """Async twin of :func:`acting_as` for ``psycopg.AsyncConnection`` (``async with``).
+
+    :raises InvalidInput: ``clerk_user_id`` is not a valid id.
+    :raises TypeError: ``conn`` is not a ``psycopg.AsyncConnection``.
+    :raises ConnectionClosed: ``conn`` is closed.
+    :raises TransactionInProgress: ``conn`` is already inside a transaction or a block.
+    :raises TransactionAborted: (at exit) a statement of the block failed; nothing was committed.
+    :raises TransactionEnded: (at exit) a raw COMMIT or ROLLBACK ended the transaction inside.
+    """
+    async with ablock(conn, clerk_user_id, "acting_user_id", "skilldb.aio.workshops.acting_as"):
+        yield conn

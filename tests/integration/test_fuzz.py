@@ -40,10 +40,12 @@ import skilldb
 from skilldb import errors
 from skilldb.skills import ORDERS
 from tests.catalog import tenant_tables
+from tests.operations import OPERATIONS as ALL_OPERATIONS
+from tests.operations import resolve
 from tests.plugin import Database
 
 #: Every public operation: the names in ``skilldb.__all__`` that have an async twin.
-OPERATIONS = sorted(name for name in skilldb.__all__ if hasattr(getattr(skilldb, name), "aio"))
+OPERATIONS = ALL_OPERATIONS
 #: Tables whose row counts must not move when an operation raises (with any other tenant table).
 TABLES = ("tenants", "users", "skills", "skill_versions", "ratings", "usage_events", "skill_messages")
 FACES = ("sync", "async")
@@ -484,15 +486,19 @@ class Caller:
     def __call__(self, face: str, op: Any, tenant_id: str, call: Call) -> Any:
         args = [unwrap(a) for a in call.args]
         kwargs = {k: unwrap(v) for k, v in call.kwargs.items()}
+        # a workshop operation runs acting as a person: the tenant's id serves as one
+        workshop = op.__module__ == "skilldb.workshops"
         if face == "sync":
-            with skilldb.tenant(self.app_conn, tenant_id):
+            block = skilldb.workshops.acting_as if workshop else skilldb.tenant
+            with block(self.app_conn, tenant_id):
                 return op(self.app_conn, *args, **kwargs)
-        return self._run(self._acall(op.aio, tenant_id, args, kwargs))
+        return self._run(self._acall(op.aio, workshop, tenant_id, args, kwargs))
 
-    async def _acall(self, fn: Any, tenant_id: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    async def _acall(self, fn: Any, workshop: bool, tenant_id: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         if self.aconn is None:
             self.aconn = await psycopg.AsyncConnection.connect(self.url)
-        async with skilldb.aio.tenant(self.aconn, tenant_id):
+        block = skilldb.aio.workshops.acting_as if workshop else skilldb.aio.tenant
+        async with block(self.aconn, tenant_id):
             return await fn(self.aconn, *args, **kwargs)
 
     def _run(self, coro: Coroutine[Any, Any, Any]) -> Any:
@@ -574,7 +580,7 @@ def problem(exc: BaseException, op: Any) -> str | None:
 def test_operation_survives_arbitrary_arguments(
     name: str, data: st.DataObject, caller: Caller, world: World, rows: RowCounts
 ) -> None:
-    op = getattr(skilldb, name)
+    op = resolve(skilldb, name)
     face = data.draw(st.sampled_from(FACES), label="face")
     call = data.draw(calls(op, world), label="call")
     fresh = data.draw(st.sampled_from([False] * 4 + [True]), label="unknown tenant")
@@ -596,7 +602,7 @@ def test_operation_survives_arbitrary_arguments(
 def test_every_parameter_refuses_every_hostile_value(caller: Caller, world: World, rows: RowCounts) -> None:
     failures: list[str] = []
     for face, name in itertools.product(FACES, OPERATIONS):
-        op = getattr(skilldb, name)
+        op = resolve(skilldb, name)
         params = list(inspect.signature(op).parameters.values())[1:]
         required = {p.name: plain_value(p.name, world) for p in params if p.default is inspect.Parameter.empty}
         for p in params:
@@ -621,7 +627,7 @@ async def test_operations_refuse_the_wrong_kind_of_connection(
 ) -> None:
     assert OPERATIONS, "no operations found in skilldb.__all__"
     for name in OPERATIONS:
-        op = getattr(skilldb, name)
+        op = resolve(skilldb, name)
         for wrong in (aapp_conn, None, uuid.uuid4()):
             with pytest.raises(TypeError, match=r"\bconn\b"):
                 op(wrong)

@@ -58,6 +58,7 @@ def test_unique_keys_of_tenant_tables_contain_the_tenant(admin_conn: psycopg.Con
         """SELECT i.indexrelid::regclass::text FROM pg_index i
            JOIN pg_class t ON t.oid = i.indrelid AND t.relnamespace = 'public'::regnamespace
            WHERE i.indisunique AND t.relname <> 'tenants' AND t.relname NOT LIKE '%yoyo%'
+             AND EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attname = 'tenant_id')
              AND NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = t.oid
                              AND a.attname = 'tenant_id' AND a.attnum = ANY(i.indkey::int2[]))"""
     ).fetchall()

@@ -64,7 +64,8 @@ def test_every_tenant_table_has_one_permissive_tenant_isolation_policy(
     tables = tenant_tables(admin_conn)
     policies = admin_conn.execute(
         "SELECT tablename, policyname, permissive, cmd, qual, with_check FROM pg_policies "
-        "WHERE schemaname = 'public' ORDER BY 1"
+        "WHERE schemaname = 'public' AND tablename = ANY(%s) ORDER BY 1",
+        (tables,),
     ).fetchall()
     assert sorted(p[0] for p in policies) == sorted(tables)
     for table, name, permissive, cmd, qual, with_check in policies:
@@ -85,6 +86,7 @@ def test_every_foreign_key_between_tenant_tables_includes_tenant_id(
         FROM pg_constraint c
         WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace
           AND c.confrelid <> 'tenants'::regclass
+          AND EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.conrelid AND a.attname = 'tenant_id')
         """
     ).fetchall()
     assert rows

@@ -15,29 +15,32 @@ import skilldb.aio
 from skilldb import _validate, errors
 from skilldb._sql import Call, operation
 from skilldb.skills import _decode_cursor, _encode_cursor
+from tests.operations import OPERATIONS, is_workshop, resolve
 
 ROOT = Path(__file__).resolve().parents[2]
 
-OPERATIONS = sorted(n for n in skilldb.__all__ if hasattr(getattr(skilldb, n), "aio"))
-#: Public names of skilldb.aio that are no operation.
-AIO_EXTRAS = {"format_rating", "queries", "tenant", "verify_content"}
+#: Public names of skilldb.aio (and skilldb.aio.workshops) that are no operation.
+AIO_EXTRAS = {"format_rating", "queries", "tenant", "verify_content", "workshops", "workshops.acting_as"}
 
 
 def test_both_namespaces_hold_the_same_operations() -> None:
-    assert len(OPERATIONS) >= 20
-    assert set(skilldb.aio.__all__) - AIO_EXTRAS == set(OPERATIONS)
-    for name in skilldb.aio.__all__:
-        assert hasattr(skilldb.aio, name), name
+    assert len(OPERATIONS) >= 30
+    aio_names = {*skilldb.aio.__all__, *(f"workshops.{n}" for n in skilldb.aio.workshops.__all__)}
+    assert aio_names - AIO_EXTRAS == set(OPERATIONS)
+    for name in aio_names:
+        assert resolve(skilldb.aio, name) is not None, name
 
 
 @pytest.mark.parametrize("name", OPERATIONS)
 def test_the_async_twin_is_the_same_definition(name: str) -> None:
-    sync, asyn = getattr(skilldb, name), getattr(skilldb.aio, name)
+    sync, asyn = resolve(skilldb, name), resolve(skilldb.aio, name)
     assert asyn is sync.aio and inspect.iscoroutinefunction(asyn) and not inspect.iscoroutinefunction(sync)
     assert sync.__wrapped__ is asyn.__wrapped__
     assert sync.__doc__ == asyn.__doc__ and sync.__doc__
-    assert (sync.__name__, asyn.__name__) == (name, name)
-    assert (sync.__module__, asyn.__module__) == ("skilldb", "skilldb.aio")
+    short = name.rpartition(".")[2]
+    assert (sync.__name__, asyn.__name__) == (short, short)
+    namespace = ".workshops" if is_workshop(name) else ""
+    assert (sync.__module__, asyn.__module__) == (f"skilldb{namespace}", f"skilldb.aio{namespace}")
     s, a = inspect.signature(sync), inspect.signature(asyn)
     assert next(iter(s.parameters)) == next(iter(a.parameters)) == "conn"
     assert "AsyncConnection" not in str(s.parameters["conn"].annotation)
@@ -48,10 +51,11 @@ def test_the_async_twin_is_the_same_definition(name: str) -> None:
 
 @pytest.mark.parametrize("name", OPERATIONS)
 def test_every_operation_documents_its_sql_arguments_and_errors(name: str) -> None:
-    doc = getattr(skilldb, name).__doc__
-    assert "SQL: ``queries/" in doc, name
-    assert ":raises TenantRequired:" in doc and ":return:" in doc, name
-    for param in list(inspect.signature(getattr(skilldb, name)).parameters):
+    doc = resolve(skilldb, name).__doc__
+    assert "SQL: ``queries/" in doc or "``queries/" in doc, name
+    required = ":raises PersonRequired:" if is_workshop(name) else ":raises TenantRequired:"
+    assert required in doc and ":return:" in doc, name
+    for param in list(inspect.signature(resolve(skilldb, name)).parameters):
         assert f":param {param}:" in doc, f"{name}: {param} undocumented"
 
 

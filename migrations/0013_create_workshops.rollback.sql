@@ -1,0 +1,3 @@
+-- Drop workshops.
+
+DROP TABLE workshops;

@@ -1,0 +1,3 @@
+-- Drop workshop_members.
+
+DROP TABLE workshop_members;

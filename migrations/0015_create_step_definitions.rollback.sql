@@ -1,0 +1,3 @@
+-- Drop step_definitions.
+
+DROP TABLE step_definitions;

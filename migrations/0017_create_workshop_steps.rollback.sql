@@ -1,0 +1,3 @@
+-- Drop workshop_steps.
+
+DROP TABLE workshop_steps;

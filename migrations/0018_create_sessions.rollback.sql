@@ -1,0 +1,4 @@
+-- Drop sessions.
+
+DROP TABLE sessions;
+DROP FUNCTION guard_session_update();

@@ -1,0 +1,3 @@
+-- Drop build_packs.
+
+DROP TABLE build_packs;
