@@ -13,12 +13,14 @@ Bind a tenant, then call typed functions; each runs one named statement from
 ``psycopg.AsyncConnection``); ``skilldb.queries`` the raw aiosql functions.
 """
 
+from typing import Any
+
 from skilldb import (
     aio,
     errors,
     workshops,
 )
-from skilldb._sql import MIGRATIONS_DIR, QUERIES_DIR, queries
+from skilldb._sql import MIGRATIONS_DIR, QUERIES_DIR, load_queries
 from skilldb.migrate import apply_migrations, rollback_migrations
 from skilldb.models import (
     NewRating,
@@ -148,3 +150,10 @@ __all__ = [
     "verify_content",
     "workshops",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # ``skilldb.queries``: the raw aiosql functions, loaded on first use (see load_queries)
+    if name == "queries":
+        return load_queries("psycopg")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

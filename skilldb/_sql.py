@@ -61,16 +61,32 @@ QUERIES_DIR = _data_dir("queries")
 #: Directory holding the yoyo migrations.
 MIGRATIONS_DIR = _data_dir("migrations")
 
-#: The named queries for ``psycopg.Connection`` (aiosql ``psycopg`` adapter).
-queries: Any = aiosql.from_path(QUERIES_DIR, "psycopg")
-#: The same queries for ``psycopg.AsyncConnection`` (aiosql ``apsycopg`` adapter).
-aio_queries: Any = aiosql.from_path(QUERIES_DIR, "apsycopg")
+@cache
+def load_queries(adapter: str = "psycopg") -> Any:
+    """The named queries of ``QUERIES_DIR`` for an aiosql adapter, loaded on first use.
+
+    Loading is deferred so that ``import skilldb`` (and ``skilldb check``, which reports
+    a broken query by file and line) works while a query file is being edited.
+
+    :param adapter: ``"psycopg"`` (``psycopg.Connection``) or ``"apsycopg"`` (async).
+    :raises aiosql.SQLParseException: a query file does not load.
+    """
+    return aiosql.from_path(QUERIES_DIR, adapter)
+
+
+def __getattr__(name: str) -> Any:
+    # ``queries`` (sync) and ``aio_queries`` (async): the aiosql query sets, loaded lazily
+    if name == "queries":
+        return load_queries("psycopg")
+    if name == "aio_queries":
+        return load_queries("apsycopg")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @cache
 def sql_of(name: str) -> str:
     """The psycopg-ready SQL text of query ``name`` (``"skills.get_skill"`` or ``"get_skill"``)."""
-    fn: Any = queries
+    fn: Any = load_queries("psycopg")
     for part in name.split("."):
         fn = getattr(fn, part)
     return str(fn.sql)

@@ -9,6 +9,8 @@ docstring, validation, row mapping and error translation; only the ``await`` dif
 
 from __future__ import annotations
 
+from typing import Any
+
 from skilldb import ratings as _ratings
 from skilldb import skill_messages as _skill_messages
 from skilldb import skill_versions as _skill_versions
@@ -16,7 +18,7 @@ from skilldb import skills as _skills
 from skilldb import tenants as _tenants
 from skilldb import usage_events as _usage_events
 from skilldb import users as _users
-from skilldb._sql import aio_queries as queries
+from skilldb._sql import load_queries
 from skilldb.models import format_rating, verify_content
 from skilldb.tenancy import atenant as tenant
 from skilldb.workshops import aio as workshops
@@ -95,3 +97,10 @@ get_unread_count_for_user = _skill_messages.get_unread_count_for_user.aio
 mark_message_read = _skill_messages.mark_message_read.aio
 send_skill_message = _skill_messages.send_skill_message.aio
 update_message_status = _skill_messages.update_message_status.aio
+
+
+def __getattr__(name: str) -> Any:
+    # ``skilldb.aio.queries``: the raw aiosql functions for AsyncConnection, loaded on first use
+    if name == "queries":
+        return load_queries("apsycopg")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -26,6 +26,7 @@ __all__ = [
     "ImmutableRecord",
     "InvalidInput",
     "InvalidType",
+    "MigrationEdited",
     "NotFound",
     "PermissionDenied",
     "PersonRequired",
@@ -85,6 +86,10 @@ class NotFound(SkillDBError, LookupError):
 
 class TenantRequired(SkillDBError):
     """No tenant is bound: wrap the call in ``skilldb.tenant(conn, tenant_id)``."""
+
+
+class MigrationEdited(SkillDBError):
+    """An applied migration's file was edited afterwards: put the change in a new migration."""
 
 
 class PersonRequired(SkillDBError):

@@ -13,8 +13,9 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from yoyo import get_backend, read_migrations
 
+from skilldb import history
 from skilldb._sql import MIGRATIONS_DIR
-from skilldb.errors import InvalidInput, InvalidType, PermissionDenied
+from skilldb.errors import InvalidInput, InvalidType, MigrationEdited, PermissionDenied
 
 __all__ = [
     "apply_migrations",
@@ -87,19 +88,33 @@ def _check_can_create(conninfo: str) -> None:
         )
 
 
-def apply_migrations(conninfo: str) -> list[str]:
+def apply_migrations(conninfo: str, *, allow_edited: bool = False) -> list[str]:
     """Apply every pending migration, under yoyo's lock, each in its own transaction.
+
+    Refuses first when an applied migration's file was edited since (see
+    :mod:`skilldb.history`), and records the checksum of every applied migration after.
 
     :param conninfo: a libpq connection string or URI of a role allowed to create
         tables in schema ``public`` and, the first time on a cluster, roles (the
         migrations create ``skilldb_app`` if absent).
+    :param allow_edited: apply even when applied migrations were edited (they are not
+        run again; yoyo knows migrations by file name only).
     :return: ids of the migrations applied now (empty when up to date).
     :raises InvalidType: ``conninfo`` is not a ``str``.
     :raises PermissionDenied: the role may not create tables in schema ``public``.
+    :raises MigrationEdited: an applied migration's file was edited (unless ``allow_edited``).
     :raises psycopg.Error: a migration failed; it was rolled back, earlier ones stay.
     """
     url = yoyo_url(conninfo)
     _check_can_create(conninfo)
+    with psycopg.connect(conninfo) as conn:
+        edited = history.edited_migrations(conn, MIGRATIONS_DIR)
+    if edited and not allow_edited:
+        raise MigrationEdited(
+            "applied migrations were edited afterwards; nothing was applied (restore the files, "
+            "or put the change in a new migration; --allow-edited applies anyway):\n  "
+            + "\n  ".join(map(str, edited))
+        )
     backend = get_backend(url)
     try:
         with backend.lock():
@@ -108,6 +123,8 @@ def apply_migrations(conninfo: str) -> list[str]:
         return [m.id for m in todo]
     finally:
         backend.connection.close()
+        with psycopg.connect(conninfo) as conn:
+            history.record_checksums(conn, MIGRATIONS_DIR)
 
 
 def rollback_migrations(conninfo: str, count: int | Literal["all"] = 1) -> list[str]:
@@ -131,6 +148,8 @@ def rollback_migrations(conninfo: str, count: int | Literal["all"] = 1) -> list[
             if count != "all":
                 todo = todo[:count]
             backend.rollback_migrations(todo)
+        with psycopg.connect(conninfo) as conn:
+            history.forget(conn, [m.id for m in todo])
         return [m.id for m in todo]
     finally:
         backend.connection.close()

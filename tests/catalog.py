@@ -50,8 +50,12 @@ SNAPSHOT_QUERIES = {
 
 
 def snapshot(conn: psycopg.Connection[Any]) -> dict[str, list[tuple[Any, ...]]]:
-    """Everything the migrations define, as sorted rows per kind of object."""
-    return {kind: conn.execute(query).fetchall() for kind, query in SNAPSHOT_QUERIES.items()}
+    """Everything the migrations define, as sorted rows per kind of object (not the
+    bookkeeping skilldb keeps beside yoyo's, ``skilldb_migration_checksums``)."""
+    return {
+        kind: [row for row in conn.execute(query).fetchall() if row[0] != "skilldb_migration_checksums"]
+        for kind, query in SNAPSHOT_QUERIES.items()
+    }
 
 
 def tenant_tables(conn: psycopg.Connection[Any]) -> list[str]:

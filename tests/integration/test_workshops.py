@@ -91,7 +91,7 @@ def test_every_table_has_forced_row_level_security_and_a_policy(admin_conn: psyc
                   EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = c.oid)
            FROM pg_class c
            WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
-             AND c.relname NOT LIKE '%yoyo%'
+             AND c.relname NOT LIKE '%yoyo%' AND c.relname <> 'skilldb_migration_checksums'
            ORDER BY 1"""
     ).fetchall()
     assert {r[0] for r in rows} >= set(WORKSHOP_TABLES)
