@@ -212,7 +212,7 @@ $$;
 COMMENT ON FUNCTION public.current_tenant_id() IS 'The tenant bound to this transaction (app.current_tenant_id); raises SQLSTATE SK001 when none is bound.';
 
 CREATE FUNCTION public.guard_last_workshop_owner() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
 BEGIN
@@ -925,17 +925,23 @@ ALTER TABLE ONLY public.workshop_steps
 
 ALTER TABLE public.build_packs ENABLE ROW LEVEL SECURITY;
 
+CREATE POLICY build_packs_delete ON public.build_packs FOR DELETE TO skilldb_app USING ((public.workshop_role((workshop_id)::text) = ANY (ARRAY['owner'::text, 'editor'::text])));
+
+CREATE POLICY build_packs_insert ON public.build_packs FOR INSERT TO skilldb_app WITH CHECK ((public.workshop_role((workshop_id)::text) = ANY (ARRAY['owner'::text, 'editor'::text])));
+
 CREATE POLICY build_packs_read ON public.build_packs FOR SELECT TO skilldb_app USING (((public.workshop_role((workshop_id)::text) IS NOT NULL) OR public.workshop_shared_with_token((workshop_id)::text)));
 
-CREATE POLICY build_packs_write ON public.build_packs TO skilldb_app USING ((public.workshop_role((workshop_id)::text) = ANY (ARRAY['owner'::text, 'editor'::text]))) WITH CHECK ((public.workshop_role((workshop_id)::text) = ANY (ARRAY['owner'::text, 'editor'::text])));
+CREATE POLICY build_packs_update ON public.build_packs FOR UPDATE TO skilldb_app USING ((public.workshop_role((workshop_id)::text) = ANY (ARRAY['owner'::text, 'editor'::text]))) WITH CHECK ((public.workshop_role((workshop_id)::text) = ANY (ARRAY['owner'::text, 'editor'::text])));
 
 ALTER TABLE public.ratings ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.sessions ENABLE ROW LEVEL SECURITY;
 
+CREATE POLICY sessions_insert ON public.sessions FOR INSERT TO skilldb_app WITH CHECK ((public.workshop_role((workshop_id)::text) = ANY (ARRAY['owner'::text, 'editor'::text])));
+
 CREATE POLICY sessions_read ON public.sessions FOR SELECT TO skilldb_app USING (((public.workshop_role((workshop_id)::text) IS NOT NULL) OR public.workshop_shared_with_token((workshop_id)::text)));
 
-CREATE POLICY sessions_write ON public.sessions TO skilldb_app USING ((public.workshop_role((workshop_id)::text) = ANY (ARRAY['owner'::text, 'editor'::text]))) WITH CHECK ((public.workshop_role((workshop_id)::text) = ANY (ARRAY['owner'::text, 'editor'::text])));
+CREATE POLICY sessions_update ON public.sessions FOR UPDATE TO skilldb_app USING ((public.workshop_role((workshop_id)::text) = ANY (ARRAY['owner'::text, 'editor'::text]))) WITH CHECK ((public.workshop_role((workshop_id)::text) = ANY (ARRAY['owner'::text, 'editor'::text])));
 
 ALTER TABLE public.skill_messages ENABLE ROW LEVEL SECURITY;
 
@@ -981,9 +987,13 @@ CREATE POLICY workshop_members_remove ON public.workshop_members FOR DELETE TO s
 
 ALTER TABLE public.workshop_steps ENABLE ROW LEVEL SECURITY;
 
+CREATE POLICY workshop_steps_delete ON public.workshop_steps FOR DELETE TO skilldb_app USING ((public.workshop_role((workshop_id)::text) = ANY (ARRAY['owner'::text, 'editor'::text])));
+
+CREATE POLICY workshop_steps_insert ON public.workshop_steps FOR INSERT TO skilldb_app WITH CHECK ((public.workshop_role((workshop_id)::text) = ANY (ARRAY['owner'::text, 'editor'::text])));
+
 CREATE POLICY workshop_steps_read ON public.workshop_steps FOR SELECT TO skilldb_app USING (((public.workshop_role((workshop_id)::text) IS NOT NULL) OR public.workshop_shared_with_token((workshop_id)::text)));
 
-CREATE POLICY workshop_steps_write ON public.workshop_steps TO skilldb_app USING ((public.workshop_role((workshop_id)::text) = ANY (ARRAY['owner'::text, 'editor'::text]))) WITH CHECK ((public.workshop_role((workshop_id)::text) = ANY (ARRAY['owner'::text, 'editor'::text])));
+CREATE POLICY workshop_steps_update ON public.workshop_steps FOR UPDATE TO skilldb_app USING ((public.workshop_role((workshop_id)::text) = ANY (ARRAY['owner'::text, 'editor'::text]))) WITH CHECK ((public.workshop_role((workshop_id)::text) = ANY (ARRAY['owner'::text, 'editor'::text])));
 
 ALTER TABLE public.workshops ENABLE ROW LEVEL SECURITY;
 
@@ -992,6 +1002,8 @@ CREATE POLICY workshops_change ON public.workshops FOR UPDATE TO skilldb_app USI
 CREATE POLICY workshops_create ON public.workshops FOR INSERT TO skilldb_app WITH CHECK (((clerk_user_id)::text = public.current_clerk_user_id()));
 
 CREATE POLICY workshops_delete ON public.workshops FOR DELETE TO skilldb_app USING ((public.workshop_role((id)::text) = 'owner'::text));
+
+CREATE POLICY workshops_lock ON public.workshops FOR UPDATE TO postgres USING (true);
 
 CREATE POLICY workshops_lookup ON public.workshops FOR SELECT TO postgres USING (true);
 
@@ -1042,7 +1054,7 @@ GRANT UPDATE(comment) ON TABLE public.ratings TO skilldb_app;
 
 GRANT UPDATE(hours_saved_estimate) ON TABLE public.ratings TO skilldb_app;
 
-GRANT SELECT,INSERT,DELETE ON TABLE public.sessions TO skilldb_app;
+GRANT SELECT,INSERT ON TABLE public.sessions TO skilldb_app;
 
 GRANT UPDATE(ended_at) ON TABLE public.sessions TO skilldb_app;
 
