@@ -61,6 +61,7 @@ QUERIES_DIR = _data_dir("queries")
 #: Directory holding the yoyo migrations.
 MIGRATIONS_DIR = _data_dir("migrations")
 
+
 @cache
 def load_queries(adapter: str = "psycopg") -> Any:
     """The named queries of ``QUERIES_DIR`` for an aiosql adapter, loaded on first use.

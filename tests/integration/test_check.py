@@ -121,3 +121,23 @@ def test_migrations_applied_by_plain_yoyo_are_recorded_on_the_next_apply(empty_d
     with psycopg.connect(empty_db.admin_url) as conn:
         count: Any = conn.execute(f"SELECT count(*) FROM {history.TABLE}").fetchone()
     assert count == (len(skilldb.migrate.list_migrations()),)
+
+
+def test_the_cli_prints_one_line_per_problem_and_exits_1(db: Database) -> None:
+    from click.testing import CliRunner
+
+    from skilldb.cli import main
+
+    clean = CliRunner().invoke(main, ["check", "--database", db.admin_url])
+    assert clean.exit_code == 0, clean.output
+    assert clean.output.splitlines()[-1].startswith("skilldb check: ") and "all clean" in clean.output
+    with psycopg.connect(db.admin_url) as conn:
+        conn.execute(
+            f"UPDATE {history.TABLE} SET checksum = 'tampered' WHERE migration_id = %s",
+            ("0003_create_skill_versions_and_ratings",),
+        )
+    broken = CliRunner().invoke(main, ["check", "--database", db.admin_url])
+    assert broken.exit_code == 1
+    first = broken.output.splitlines()[0]
+    assert first.startswith("migrations/0003_create_skill_versions_and_ratings.sql:1: ")
+    assert "was edited after it was applied" in first and "1 problem(s)" in broken.output
