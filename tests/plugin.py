@@ -147,7 +147,8 @@ class Clones:
                 name = f"skilldb_test_{uuid.uuid4().hex[:16]}"
                 try:
                     conn.execute(
-                        sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                        # FILE_COPY: faster than the default WAL_LOG for a small template
+                        sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
                             sql.Identifier(name), sql.Identifier(self.template)
                         )
                     )

@@ -48,10 +48,12 @@ from tests.plugin import Database
 OPERATIONS = ALL_OPERATIONS
 #: Tables whose row counts must not move when an operation raises (with any other tenant table).
 TABLES = ("tenants", "users", "skills", "skill_versions", "ratings", "usage_events", "skill_messages")
+#: The workshop tables (no tenant_id): their row counts are watched too.
+WORKSHOP_TABLES = ("workshops", "workshop_members", "workshop_steps", "sessions", "build_packs")
 FACES = ("sync", "async")
 
 FUZZ = settings(
-    max_examples=40,  # per operation, sync and async together
+    max_examples=25,  # per operation, sync and async together
     deadline=None,
     database=None,  # leave no .hypothesis/ example database in the checkout
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -525,11 +527,11 @@ def caller(app_conn: psycopg.Connection[Any], db: Database) -> Iterator[Caller]:
 
 
 class RowCounts:
-    """Row counts of every tenant table, read as the superuser (no row-level security)."""
+    """Row counts of every tenant and workshop table, read as the superuser (no row-level security)."""
 
     def __init__(self, admin_conn: psycopg.Connection[Any]) -> None:
         self.conn = admin_conn
-        self.tables = sorted(set(TABLES) | set(tenant_tables(admin_conn)))
+        self.tables = sorted(set(TABLES) | set(WORKSHOP_TABLES) | set(tenant_tables(admin_conn)))
         self.query = sql.SQL("SELECT {}").format(
             sql.SQL(", ").join(sql.SQL("(SELECT count(*) FROM {})").format(sql.Identifier(t)) for t in self.tables)
         )
