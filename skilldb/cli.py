@@ -37,7 +37,7 @@ import skilldb
 from skilldb import migrate as migrations
 from skilldb.check import SCHEMA_SNAPSHOT, check, dump_schema, scratch_database
 from skilldb.embedded import DEFAULT_DATA_DIR, ensure_database, pg_binary, start_embedded, wheel_binary
-from skilldb.erd import document, erd
+from skilldb.erd import document, embed, erd
 from skilldb.errors import SkillDBError
 from skilldb.seed import TENANTS, SeedReport, seed
 
@@ -499,7 +499,7 @@ def erd_command(database_url: str | None, data_dir: Path, markdown: bool) -> Non
 @click.option(
     "--update-snapshot",
     is_flag=True,
-    help="Also rewrite schema.sql (the committed pg_dump of the schema the migrations build).",
+    help="Also rewrite schema.sql (pg_dump of the schema the migrations build) and README.md's schema diagram.",
 )
 def check_command(database_url: str | None, data_dir: Path, update_snapshot: bool) -> None:
     """Prepare every named query against the migrations; report each problem as file:line.
@@ -513,12 +513,16 @@ def check_command(database_url: str | None, data_dir: Path, update_snapshot: boo
         conninfo, _ = _database(database_url, data_dir)
         report = check(conninfo)
         if update_snapshot:
-            SCHEMA_SNAPSHOT.write_text(dump_schema(scratch_database(conninfo)))
+            scratch = scratch_database(conninfo)
+            SCHEMA_SNAPSHOT.write_text(dump_schema(scratch))
+            readme = SCHEMA_SNAPSHOT.parent / "README.md"
+            with psycopg.connect(scratch) as conn:
+                readme.write_text(embed(readme.read_text(), erd(conn)))
     for problem in report.problems:
         click.echo(str(problem))
     click.echo(report.summary())
     if update_snapshot:
-        click.echo(f"rewrote {SCHEMA_SNAPSHOT}")
+        click.echo(f"rewrote {SCHEMA_SNAPSHOT} and the schema diagram in README.md")
     if not report.ok:
         raise SystemExit(1)
 

@@ -118,12 +118,15 @@ def apply_migrations(conninfo: str, *, allow_edited: bool = False) -> list[str]:
     try:
         with backend.lock():
             todo = backend.to_apply(read_migrations(str(MIGRATIONS_DIR)))
-            backend.apply_migrations(todo)
+            try:
+                backend.apply_migrations(todo)
+            finally:
+                # under the lock, so that two deployers never create the table at once
+                with psycopg.connect(conninfo) as conn:
+                    history.record_checksums(conn, MIGRATIONS_DIR)
         return [m.id for m in todo]
     finally:
         backend.connection.close()
-        with psycopg.connect(conninfo) as conn:
-            history.record_checksums(conn, MIGRATIONS_DIR)
 
 
 def rollback_migrations(conninfo: str, count: int | Literal["all"] = 1) -> list[str]:

@@ -24,7 +24,7 @@ from yoyo import get_backend
 from skilldb import cli, history
 from skilldb.cli import main
 from skilldb.embedded import wheel_binary
-from skilldb.erd import BOOKKEEPING_TABLES, REGENERATE, document, erd
+from skilldb.erd import BOOKKEEPING_TABLES, REGENERATE, document, embedded, erd
 from skilldb.migrate import list_migrations, yoyo_url
 from tests.plugin import Database
 
@@ -288,12 +288,11 @@ def test_erd_cardinality_types_and_rls_enabled_only(db: Database) -> None:
         assert line in lines, line
 
 
-def test_docs_schema_md_is_the_erd_of_the_migrated_schema(db: Database) -> None:
+def test_the_readme_embeds_the_erd_of_the_migrated_schema(db: Database) -> None:
     with psycopg.connect(db.admin_url) as conn:
-        expected = document(erd(conn))
-    committed = (ROOT / "docs" / "schema.md").read_text()
-    assert committed == expected, (
-        f"docs/schema.md is out of date with the migrations: regenerate it with `{REGENERATE}`"
+        expected = erd(conn)
+    assert embedded((ROOT / "README.md").read_text()) == expected, (
+        f"README.md's schema diagram is out of date with the migrations: regenerate it with `{REGENERATE}`"
     )
 
 
