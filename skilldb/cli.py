@@ -38,7 +38,7 @@ from skilldb import migrate as migrations
 from skilldb.check import SCHEMA_SNAPSHOT, check, dump_schema, scratch_database
 from skilldb.embedded import DEFAULT_DATA_DIR, ensure_database, pg_binary, start_embedded, wheel_binary
 from skilldb.erd import document, embed, erd
-from skilldb.errors import SkillDBError
+from skilldb.errors import MigrationLocked, SkillDBError
 from skilldb.seed import TENANTS, SeedReport, seed
 
 DEMO_DATABASE = "skilldb"
@@ -103,7 +103,7 @@ def _reported() -> Iterator[None]:
         ctx = click.get_current_context(silent=True)
         if ctx is not None and ctx.find_root().params.get("debug"):
             click.echo(traceback.format_exc().rstrip(), err=True)
-        if isinstance(exc, migrations.MigrationLocked):
+        if isinstance(exc, MigrationLocked):
             by = f" by {_held(exc.holder)}" if exc.holder else ""
             message = (
                 f"the migrations are locked{by}; gave up after {exc.waited:.1f}s. If no other deployment is "
@@ -362,7 +362,7 @@ def migrate_command(database_url: str | None, data_dir: Path, lock_timeout: floa
     with _migrating(progress):
         conninfo, _ = _database(database_url, data_dir)
         click.echo(f"Migrating {_target(conninfo)} ...")
-        applied = migrations.apply_pending(
+        applied = migrations.apply_migrations(
             conninfo, lock_timeout=lock_timeout, progress=progress, allow_edited=allow_edited
         )
     click.echo(f"applied {len(applied)} migration(s)" + ("" if applied else ": nothing was pending"))
@@ -385,7 +385,7 @@ def rollback_command(
     with _migrating(progress):
         conninfo, _ = _database(database_url, data_dir)
         click.echo(f"Rolling back {_target(conninfo)} ...")
-        done = migrations.rollback_applied(conninfo, how_many, lock_timeout=lock_timeout, progress=progress)
+        done = migrations.rollback_migrations(conninfo, how_many, lock_timeout=lock_timeout, progress=progress)
     click.echo(f"rolled back {len(done)} migration(s)" + ("" if done else ": none was applied"))
 
 

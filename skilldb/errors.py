@@ -27,6 +27,7 @@ __all__ = [
     "InvalidInput",
     "InvalidType",
     "MigrationEdited",
+    "MigrationLocked",
     "NotFound",
     "PermissionDenied",
     "PersonRequired",
@@ -90,6 +91,24 @@ class TenantRequired(SkillDBError):
 
 class MigrationEdited(SkillDBError):
     """An applied migration's file was edited afterwards: put the change in a new migration."""
+
+
+class MigrationLocked(SkillDBError):
+    """Another process holds yoyo's migration lock, or a crashed one left it behind.
+
+    :ivar holder: the lock's row (:class:`skilldb.migrate.LockHolder`) when it could be read,
+        ``None`` if it vanished meanwhile.
+    :ivar waited: seconds waited before giving up.
+    """
+
+    def __init__(self, holder: Any, waited: float) -> None:
+        self.holder = holder
+        self.waited = waited
+        by = f" by {holder}" if holder else ""
+        super().__init__(
+            f"the migrations are locked{by}; gave up after waiting {waited:.1f}s "
+            "(a crashed deployer leaves its lock behind: `skilldb break-lock` or `yoyo break-lock` clears it)"
+        )
 
 
 class PersonRequired(SkillDBError):

@@ -6,20 +6,32 @@ what it applied in its ``_yoyo_migration`` table, so both routes agree.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
 from urllib.parse import quote, urlencode
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from yoyo import get_backend, read_migrations
+from yoyo.exceptions import LockTimeout
 
 from skilldb import history
 from skilldb._sql import MIGRATIONS_DIR
-from skilldb.errors import InvalidInput, InvalidType, MigrationEdited, PermissionDenied
+from skilldb.errors import InvalidInput, InvalidType, MigrationEdited, MigrationLocked, PermissionDenied
 
 __all__ = [
+    "DEFAULT_LOCK_TIMEOUT",
+    "LockHolder",
+    "MigrationProgress",
+    "MigrationState",
     "apply_migrations",
+    "break_lock",
     "list_migrations",
+    "lock_holder",
+    "migration_status",
     "pending_migrations",
     "rollback_migrations",
     "yoyo_url",
@@ -88,106 +100,7 @@ def _check_can_create(conninfo: str) -> None:
         )
 
 
-def apply_migrations(conninfo: str, *, allow_edited: bool = False) -> list[str]:
-    """Apply every pending migration, under yoyo's lock, each in its own transaction.
-
-    Refuses first when an applied migration's file was edited since (see
-    :mod:`skilldb.history`), and records the checksum of every applied migration after.
-
-    :param conninfo: a libpq connection string or URI of a role allowed to create
-        tables in schema ``public`` and, the first time on a cluster, roles (the
-        migrations create ``skilldb_app`` if absent).
-    :param allow_edited: apply even when applied migrations were edited (they are not
-        run again; yoyo knows migrations by file name only).
-    :return: ids of the migrations applied now (empty when up to date).
-    :raises InvalidType: ``conninfo`` is not a ``str``.
-    :raises PermissionDenied: the role may not create tables in schema ``public``.
-    :raises MigrationEdited: an applied migration's file was edited (unless ``allow_edited``).
-    :raises psycopg.Error: a migration failed; it was rolled back, earlier ones stay.
-    """
-    url = yoyo_url(conninfo)
-    _check_can_create(conninfo)
-    with psycopg.connect(conninfo) as conn:
-        edited = history.edited_migrations(conn, MIGRATIONS_DIR)
-    if edited and not allow_edited:
-        raise MigrationEdited(
-            "applied migrations were edited afterwards; nothing was applied (restore the files, "
-            "or put the change in a new migration; --allow-edited applies anyway):\n  " + "\n  ".join(map(str, edited))
-        )
-    backend = get_backend(url)
-    try:
-        with backend.lock():
-            todo = backend.to_apply(read_migrations(str(MIGRATIONS_DIR)))
-            try:
-                backend.apply_migrations(todo)
-            finally:
-                # under the lock, so that two deployers never create the table at once
-                with psycopg.connect(conninfo) as conn:
-                    history.record_checksums(conn, MIGRATIONS_DIR)
-        return [m.id for m in todo]
-    finally:
-        backend.connection.close()
-
-
-def rollback_migrations(conninfo: str, count: int | Literal["all"] = 1) -> list[str]:
-    """Roll back the newest ``count`` applied migrations, newest first (as ``yoyo rollback``).
-
-    :param conninfo: a libpq connection string or URI.
-    :param count: how many: a positive ``int`` (default 1, the newest), or ``"all"``.
-    :return: ids of the migrations rolled back (fewer than ``count`` when fewer are applied).
-    :raises InvalidType: ``count`` is neither an ``int`` nor ``"all"`` (``True`` is no count).
-    :raises InvalidInput: ``count`` is below 1.
-    """
-    if count != "all":
-        if isinstance(count, bool) or not isinstance(count, int):
-            raise InvalidType(f'count must be a positive int or "all", got {count!r}')
-        if count < 1:
-            raise InvalidInput(f'count must be a positive int or "all", got {count!r}')
-    backend = get_backend(yoyo_url(conninfo))
-    try:
-        with backend.lock():
-            todo: Any = backend.to_rollback(read_migrations(str(MIGRATIONS_DIR)))
-            if count != "all":
-                todo = todo[:count]
-            backend.rollback_migrations(todo)
-        with psycopg.connect(conninfo) as conn:
-            history.forget(conn, [m.id for m in todo])
-        return [m.id for m in todo]
-    finally:
-        backend.connection.close()
-
-
-# ---------------------------------------------------------------------------------
-# Operating the migrations (the ``skilldb`` command's migrate / rollback / status /
-# break-lock): progress while they run, a bounded wait for yoyo's lock, the state of
-# every migration, and yoyo's lock row. This block only adds functions; the ones
-# above keep their behaviour.
-# ---------------------------------------------------------------------------------
-
-import time  # noqa: E402
-from contextlib import ExitStack  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from datetime import UTC, datetime  # noqa: E402
-from typing import Protocol  # noqa: E402
-
-from yoyo.exceptions import LockTimeout  # noqa: E402
-
-from skilldb.errors import SkillDBError  # noqa: E402
-
-__all__ += [
-    "DEFAULT_LOCK_TIMEOUT",
-    "LockHolder",
-    "MigrationLocked",
-    "MigrationProgress",
-    "MigrationState",
-    "apply_pending",
-    "break_lock",
-    "lock_holder",
-    "migration_status",
-    "rollback_applied",
-]
-
-#: Seconds :func:`apply_pending` and :func:`rollback_applied` wait for yoyo's lock by default.
+#: Seconds :func:`apply_migrations` and :func:`rollback_migrations` wait for yoyo's lock by default.
 DEFAULT_LOCK_TIMEOUT = 10.0
 
 
@@ -205,23 +118,6 @@ class LockHolder:
 
     def __str__(self) -> str:
         return f"process {self.pid}" + (f" since {self.since:%Y-%m-%d %H:%M:%S} UTC" if self.since else "")
-
-
-class MigrationLocked(SkillDBError):
-    """Another process holds yoyo's migration lock, or a crashed one left it behind.
-
-    :ivar holder: the lock's row when it could be read (``None`` if it vanished meanwhile).
-    :ivar waited: seconds waited before giving up.
-    """
-
-    def __init__(self, holder: LockHolder | None, waited: float) -> None:
-        self.holder = holder
-        self.waited = waited
-        by = f" by {holder}" if holder else ""
-        super().__init__(
-            f"the migrations are locked{by}; gave up after waiting {waited:.1f}s "
-            "(a crashed deployer leaves its lock behind: `skilldb break-lock` or `yoyo break-lock` clears it)"
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +143,7 @@ class MigrationState:
 
 
 class MigrationProgress(Protocol):
-    """What :func:`apply_pending` and :func:`rollback_applied` report while they run."""
+    """What :func:`apply_migrations` and :func:`rollback_migrations` report while they run."""
 
     def waiting(self, holder: LockHolder) -> None:
         """The lock is held by ``holder``: waiting for it (at most the lock timeout)."""
@@ -293,24 +189,27 @@ def _take_lock(stack: ExitStack, backend: Any, lock_timeout: float, progress: Mi
         raise MigrationLocked(_read_lock(backend.connection), time.monotonic() - started) from exc
 
 
-def apply_pending(
+def apply_migrations(
     conninfo: str,
     *,
+    allow_edited: bool = False,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     progress: MigrationProgress | None = None,
-    allow_edited: bool = False,
 ) -> list[str]:
-    """Apply every pending migration as :func:`apply_migrations` does, reporting each as it runs.
+    """Apply every pending migration, under yoyo's lock, each in its own transaction.
 
-    The pending set is read under yoyo's lock, so of two deployers at once one applies
-    and the other, once the lock is free, finds nothing left. Each migration commits on
-    its own; checksums (:mod:`skilldb.history`) are recorded under the lock too.
+    Refuses first when an applied migration's file was edited since (see
+    :mod:`skilldb.history`). The pending set is read under yoyo's lock, so of two
+    deployers at once one applies and the other, once the lock is free, finds nothing
+    left. Each migration commits on its own; the checksum of every applied migration is
+    recorded under the lock too.
 
     :param conninfo: a libpq connection string or URI of a role allowed to create tables
         in schema ``public`` (and, the first time on a cluster, roles).
     :param lock_timeout: seconds to wait for the lock (above 0).
     :param progress: told when waiting for the lock and as each migration starts and ends.
-    :param allow_edited: apply even when applied migrations were edited since.
+    :param allow_edited: apply even when applied migrations were edited since (they are not
+        run again: yoyo knows migrations by file name only).
     :return: ids of the migrations applied now, in order (empty when up to date).
     :raises InvalidType: ``conninfo`` is not a ``str``, or ``lock_timeout`` not a number.
     :raises InvalidInput: ``lock_timeout`` is not above 0.
@@ -359,14 +258,14 @@ def apply_pending(
         backend.connection.close()
 
 
-def rollback_applied(
+def rollback_migrations(
     conninfo: str,
     count: int | Literal["all"] = 1,
     *,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     progress: MigrationProgress | None = None,
 ) -> list[str]:
-    """Roll back the newest ``count`` applied migrations as :func:`rollback_migrations`, reporting each.
+    """Roll back the newest ``count`` applied migrations, newest first (as ``yoyo rollback``).
 
     :param conninfo: a libpq connection string or URI.
     :param count: how many: a positive ``int`` (default 1, the newest), or ``"all"``.
