@@ -11,11 +11,29 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
 
 from skilldb import _validate
 from skilldb.errors import InvalidInput
+from skilldb.models import Page
+
+#: A key after every ``moment`` (they end before 9999-12-30): where a newest-first list starts.
+FIRST_MOMENT = datetime.max.replace(tzinfo=UTC)
+
+
+class Dated(Protocol):
+    """A row listed newest first: by ``created_at``, ties by ``id``."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def created_at(self) -> datetime: ...
+
+
+D = TypeVar("D", bound=Dated)
 
 
 def encode(kind: str, key: Any, item_id: str) -> str:
@@ -67,3 +85,27 @@ def moment(key: Any, cursor: str, operation: str) -> datetime:
     except (ValueError, TypeError):
         raise InvalidInput(f"after is not a cursor returned by {operation}: {cursor[:80]!r}") from None
     return value
+
+
+def newest_first_after(kind: str, after: str | None, operation: str) -> tuple[datetime, str]:
+    """The ``(after_key, after_id)`` a newest-first list query starts after: the first page's,
+    or the position ``after`` (a cursor of list ``kind``) names.
+
+    :raises InvalidInput: ``after`` is not a cursor of list ``kind``.
+    """
+    if after is None:
+        return FIRST_MOMENT, ""
+    key, after_id = decode(kind, after, operation)
+    return moment(key, after, operation), after_id
+
+
+def newest_first_page(kind: str, limit: int) -> Callable[[Sequence[D], int], Page[D]]:
+    """``finish`` of a newest-first list query that fetched ``limit + 1`` rows: the first
+    ``limit`` as a :class:`~skilldb.Page`, with a cursor when one more row came back."""
+
+    def finish(rows: Sequence[D], rowcount: int) -> Page[D]:
+        items = list(rows[:limit])
+        last = items[-1] if len(rows) > limit else None
+        return Page(items=items, next_cursor=encode(kind, last.created_at, last.id) if last else None)
+
+    return finish

@@ -28,8 +28,6 @@ MESSAGE_FIELDS = tuple(f.name for f in dataclasses.fields(SkillMessage))
 STATUSES = ("accepted", "declined")
 #: Most messages one page of :func:`get_messages_for_user` holds.
 MAX_PAGE = 500
-#: After every message's created_at (a moment before 9999-12-30): the first page's key.
-FIRST_PAGE_KEY = datetime.max.replace(tzinfo=UTC)
 CURSOR_KIND = "messages"
 
 
@@ -103,19 +101,12 @@ def get_messages_for_user(
     """
     if limit > MAX_PAGE:
         raise InvalidInput(f"limit must be from 1 to {MAX_PAGE}, got {limit!r}")
-    after_key, after_id = FIRST_PAGE_KEY, ""
-    if after is not None:
-        key, after_id = _cursor.decode(CURSOR_KIND, after, "get_messages_for_user")
-        after_key = _cursor.moment(key, after, "get_messages_for_user")
-
-    def finish(rows: Sequence[SkillMessage], rowcount: int) -> Page[SkillMessage]:
-        items = list(rows[:limit])
-        last = items[-1] if len(rows) > limit else None
-        return Page(items=items, next_cursor=_cursor.encode(CURSOR_KIND, last.created_at, last.id) if last else None)
-
+    after_key, after_id = _cursor.newest_first_after(CURSOR_KIND, after, "get_messages_for_user")
     # one row more than asked tells whether another page follows
     params = {"to_user_id": user_id, "after_key": after_key, "after_id": after_id, "limit": limit + 1}
-    return Call("list_messages_for_user", params, class_row(SkillMessage), finish)
+    return Call(
+        "list_messages_for_user", params, class_row(SkillMessage), _cursor.newest_first_page(CURSOR_KIND, limit)
+    )
 
 
 @operation

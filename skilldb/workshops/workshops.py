@@ -35,7 +35,6 @@ VISIBILITIES = ("private", "shared")
 MAX_STEPS = 16
 #: Most workshops one page of :func:`list_workshops_for_user` holds.
 MAX_PAGE = 500
-FIRST_PAGE_KEY = datetime.max.replace(tzinfo=UTC)
 CURSOR_KIND = "workshops"
 
 
@@ -149,18 +148,11 @@ def list_workshops_for_user(
         raise InvalidInput(f"status must be one of {', '.join(STATUSES)}; got {status!r}")
     if limit > MAX_PAGE:
         raise InvalidInput(f"limit must be from 1 to {MAX_PAGE}, got {limit!r}")
-    after_key, after_id = FIRST_PAGE_KEY, ""
-    if after is not None:
-        key, after_id = _cursor.decode(CURSOR_KIND, after, "list_workshops_for_user")
-        after_key = _cursor.moment(key, after, "list_workshops_for_user")
-
-    def finish(rows: Sequence[Workshop], rowcount: int) -> Page[Workshop]:
-        items = list(rows[:limit])
-        last = items[-1] if len(rows) > limit else None
-        return Page(items=items, next_cursor=_cursor.encode(CURSOR_KIND, last.created_at, last.id) if last else None)
-
+    after_key, after_id = _cursor.newest_first_after(CURSOR_KIND, after, "list_workshops_for_user")
     params = {"status": status, "after_key": after_key, "after_id": after_id, "limit": limit + 1}
-    return Call("workshops.list_workshops_for_user", params, class_row(Workshop), finish)
+    return Call(
+        "workshops.list_workshops_for_user", params, class_row(Workshop), _cursor.newest_first_page(CURSOR_KIND, limit)
+    )
 
 
 @workshop_operation
