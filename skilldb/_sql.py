@@ -17,7 +17,9 @@ block's tenant to the SQL as ``:tenant_id``, and translate psycopg errors.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -62,7 +64,23 @@ QUERIES_DIR = _data_dir("queries")
 MIGRATIONS_DIR = _data_dir("migrations")
 
 
-@cache
+#: The query files the operations run: ``QUERIES_DIR``, or another tree while
+#: :func:`queries_from` is active (``skilldb check`` on a copy of ``queries/``).
+_active_queries: ContextVar[Path] = ContextVar("skilldb_queries_dir", default=QUERIES_DIR)
+
+
+@contextmanager
+def queries_from(queries_dir: Path) -> Iterator[None]:
+    """Run the operations on the query files of ``queries_dir`` inside the block (this
+    thread or task only), as ``skilldb check`` does to hold a copy of ``queries/`` to
+    the package's types."""
+    token = _active_queries.set(queries_dir)
+    try:
+        yield
+    finally:
+        _active_queries.reset(token)
+
+
 def load_queries(adapter: str = "psycopg") -> Any:
     """The named queries of ``QUERIES_DIR`` for an aiosql adapter, loaded on first use.
 
@@ -72,7 +90,12 @@ def load_queries(adapter: str = "psycopg") -> Any:
     :param adapter: ``"psycopg"`` (``psycopg.Connection``) or ``"apsycopg"`` (async).
     :raises aiosql.SQLParseException: a query file does not load.
     """
-    return aiosql.from_path(QUERIES_DIR, adapter)
+    return _load(_active_queries.get(), adapter)
+
+
+@cache
+def _load(queries_dir: Path, adapter: str) -> Any:
+    return aiosql.from_path(queries_dir, adapter)
 
 
 def __getattr__(name: str) -> Any:
@@ -84,10 +107,14 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-@cache
 def sql_of(name: str) -> str:
     """The psycopg-ready SQL text of query ``name`` (``"skills.get_skill"`` or ``"get_skill"``)."""
-    fn: Any = load_queries("psycopg")
+    return _sql_of(_active_queries.get(), name)
+
+
+@cache
+def _sql_of(queries_dir: Path, name: str) -> str:
+    fn: Any = _load(queries_dir, "psycopg")
     for part in name.split("."):
         fn = getattr(fn, part)
     return str(fn.sql)
@@ -165,6 +192,20 @@ def workshop_operation(plan: Callable[P, Call[Any, T]]) -> Operation[P, T]:
     return _make_operation(plan, "acting_user_id", "workshops.")
 
 
+@dataclass(frozen=True, slots=True)
+class Registered:
+    """An operation as :func:`operation` made it: its public name, its plan and the kind
+    of block it runs in (``tenant_id`` or ``acting_user_id``); read by ``skilldb check``."""
+
+    public: str
+    plan: Callable[..., Call[Any, Any]]
+    scope: str
+
+
+#: Every operation made so far, by public name (``skilldb.get_skill``, ``skilldb.workshops.add_member``).
+REGISTRY: dict[str, Registered] = {}
+
+
 def _make_operation(plan: Callable[P, Call[Any, T]], scope: str, namespace: str) -> Operation[P, T]:
     hints = get_type_hints(plan)
     returns = get_args(hints.pop("return"))[1]
@@ -172,6 +213,7 @@ def _make_operation(plan: Callable[P, Call[Any, T]], scope: str, namespace: str)
     checks = {name: _validate.rule(name, hints[name]) for name in sig.parameters}
     public = f"skilldb.{namespace}{plan.__name__}"
     public_aio = f"skilldb.aio.{namespace}{plan.__name__}"
+    REGISTRY[public] = Registered(public, plan, scope)
 
     def prepare(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call[Any, T]:
         try:
@@ -330,6 +372,14 @@ def _json_decoders(cls: type[Any]) -> dict[str, msgspec.json.Decoder[Any]]:
     return _DECODERS[cls]
 
 
+def _fails(decode: Callable[[Any], Any], value: Any) -> bool:
+    try:
+        decode(value)
+    except msgspec.ValidationError:
+        return True
+    return False
+
+
 def model_row(cls: type[T]) -> BaseRowFactory[T]:
     """Row factory for ``...WithRelations`` shapes: plain columns as psycopg loads them, and
     each ``json`` column decoded by msgspec straight into its field's type (dataclasses,
@@ -343,12 +393,16 @@ def model_row(cls: type[T]) -> BaseRowFactory[T]:
         ]
 
         def make(values: Sequence[Any]) -> T:
-            return cls(
-                **{
-                    name: value if decode is None or value is None else decode(value)
-                    for (name, decode), value in zip(columns, values, strict=True)
-                }
-            )
+            try:
+                return cls(
+                    **{
+                        name: value if decode is None or value is None else decode(value)
+                        for (name, decode), value in zip(columns, values, strict=True)
+                    }
+                )
+            except msgspec.ValidationError as exc:  # say which column: the message only has the path in it
+                bad = next(n for (n, d), v in zip(columns, values, strict=True) if d and v is not None and _fails(d, v))
+                raise msgspec.ValidationError(f"column {bad}: {exc}") from exc
 
         return make
 

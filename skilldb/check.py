@@ -33,8 +33,8 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from skilldb import history
-from skilldb._sql import MIGRATIONS_DIR, QUERIES_DIR
+from skilldb import contracts, history
+from skilldb._sql import MIGRATIONS_DIR, QUERIES_DIR, queries_from
 
 __all__ = [
     "SCHEMA_SNAPSHOT",
@@ -310,16 +310,27 @@ def _select_star(block: QueryBlock, prepared: _Prepared) -> list[Problem]:
     ]
 
 
-def _prepare_problems(conn: psycopg.Connection[Any], block: QueryBlock) -> list[Problem]:
+def _prepare_problems(
+    conn: psycopg.Connection[Any],
+    block: QueryBlock,
+    expected: list[contracts.Contract],
+    types_: dict[int, str],
+) -> list[Problem]:
+    """PREPARE the block (errors mapped to their line); then its result columns and its
+    parameters against every contract an operation holds it to."""
     prepared, _ = _scan(block)
     if prepared is None:
         return []
     head = "PREPARE skilldb_check AS "
     where = _shown(block.path)
+    problems: list[Problem] = []
     try:
         with conn.transaction(force_rollback=True):
             conn.execute(head + prepared.text)
-            conn.execute("DEALLOCATE skilldb_check")  # prepared statements outlive transactions
+            try:
+                columns = contracts.describe(conn, "skilldb_check", prepared.text, types_)
+            finally:
+                conn.execute("DEALLOCATE skilldb_check")  # prepared statements outlive transactions
     except psycopg.Error as exc:
         position = exc.diag.statement_position
         line = block.first_line
@@ -331,7 +342,26 @@ def _prepare_problems(conn: psycopg.Connection[Any], block: QueryBlock) -> list[
         if exc.diag.message_hint:
             message += f" (hint: {exc.diag.message_hint})"
         return [Problem(where, line, block.name, message)]
-    return []
+    for contract in expected:
+        for text in contracts.shape_problems(contract, columns):
+            problems.append(Problem(where, _line_of_field(block, text), block.name, text))
+        for text in contracts.parameter_problems(contract, block.declared or ()):
+            problems.append(Problem(where, block.name_line, block.name, text))
+    return problems
+
+
+def _line_of_field(block: QueryBlock, problem: str) -> int:
+    """The line where the column a problem names is selected (the query's first line if not found)."""
+    m = re.match(r"(?:field|column) (\w+):", problem)
+    if m and problem.startswith("column ") and re.search(rf"\bAS {re.escape(m[1])}\b", block.sql):
+        hit = re.search(rf"\bAS {re.escape(m[1])}\b", block.sql)
+        assert hit is not None
+        return block.line_at(hit.start())
+    if m:
+        hit = re.search(rf"\b{re.escape(m[1])}\b", block.sql)
+        if hit:
+            return block.line_at(hit.start())
+    return block.first_line
 
 
 def _migrations_key(migrations_dir: Path) -> str:
@@ -398,6 +428,10 @@ def check(
         scratch database of its own (see :func:`scratch_database`).
     :param queries_dir: the query files (default: the package's ``queries/``).
     :param migrations_dir: the migrations (default: the package's ``migrations/``).
+    Each query is also held to the operations that run it (:mod:`skilldb.contracts`):
+    result columns against their dataclasses, parameters against what the operations
+    pass, and every nested-json fetch decoded on sample rows, the operations running the
+    SQL of ``queries_dir`` for that.
     :return: a :class:`CheckReport`; ``report.problems`` lists each problem by file and line.
     :raises psycopg.Error: the server is unreachable, or a migration fails to apply.
     """
@@ -423,9 +457,24 @@ def check(
         for edited in history.edited_migrations(conn, migrations_dir):
             report.problems.append(Problem(_shown(edited.path), 1, None, str(edited)))
     target = scratch_database(server, migrations_dir)
+    expected = contracts.contracts()
     with psycopg.connect(target, autocommit=True) as conn:
+        types_ = contracts.type_names(conn)
         for block in blocks:
-            report.problems += _prepare_problems(conn, block)
+            report.problems += _prepare_problems(conn, block, expected.get(block.name, []), types_)
+    by_name = {b.name: b for b in blocks}
+    with queries_from(queries_dir):
+        try:
+            nested = list(contracts.nested_problems(target, expected))
+        except Exception as exc:  # a query the sample rows are written with is broken: reported above
+            nested = [("", f"the nested-json check could not write its sample rows: {exc}")]
+    for query, text in nested:
+        owner = by_name.get(query)
+        if owner is None:
+            report.problems.append(Problem(_shown(queries_dir), 1, None, text))
+        else:
+            line = _line_of_field(owner, text.split(": rows do not decode: ", 1)[-1])
+            report.problems.append(Problem(_shown(owner.path), line, owner.name, text))
     report.problems.sort(key=lambda p: (p.path, p.line))
     report.seconds = time.perf_counter() - started
     return report
