@@ -5,8 +5,8 @@ One run, side by side, each part against the floor it cannot go below:
 1. Hot-skill increments. ``skilldb.increment_skill_uses`` on one skill from 1 and 8
    threads, each with a psycopg connection of its own as the application login (a
    member of ``skilldb_app``), each looping ``with skilldb.tenant(conn, t):
-   skilldb.increment_skill_uses(conn, skill)`` for ``--seconds``: BEGIN, SET LOCAL
-   app.current_tenant_id, ``SELECT increment_skill_uses(...)``, COMMIT. Beside it,
+   skilldb.increment_skill_uses(conn, skill)`` for ``--seconds``: ``BEGIN; SET LOCAL
+   app.current_tenant_id`` (one round trip), ``SELECT increment_skill_uses(...)``, COMMIT. Beside it,
    ``pgbench -M prepared -c N -j N -T seconds`` with a script of that very transaction
    on the same skill as the same login (the floor), and for reference the bare
    ``UPDATE skills SET total_uses = total_uses + 1`` as the superuser, once in the same

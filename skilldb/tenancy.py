@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any, LiteralString
 
 import psycopg
-from psycopg import sql
+from psycopg import pq, sql
 from psycopg.pq import TransactionStatus
 
 from skilldb import _validate
@@ -199,39 +199,98 @@ def _translated(exc: psycopg.Error) -> BaseException:
     return translate(exc) or exc
 
 
+def _begin(conn: AnyConnection) -> sql.Composed:
+    """The ``BEGIN`` psycopg would send for ``conn`` (its isolation level, read only, deferrable)."""
+    parts = [sql.SQL("BEGIN")]
+    if conn.isolation_level is not None:
+        parts.append(sql.SQL("ISOLATION LEVEL " + psycopg.IsolationLevel(conn.isolation_level).name.replace("_", " ")))
+    if conn.read_only is not None:
+        parts.append(sql.SQL("READ ONLY" if conn.read_only else "READ WRITE"))
+    if conn.deferrable is not None:
+        parts.append(sql.SQL("DEFERRABLE" if conn.deferrable else "NOT DEFERRABLE"))
+    return sql.SQL(" ").join(parts)
+
+
+def _opening(conn: AnyConnection, binding: Binding) -> list[sql.Composed]:
+    """The statements that open the block: ``BEGIN`` and the ``SET LOCAL`` binding, as one
+    simple-protocol query (one round trip), or as two inside a pipeline (which queues them
+    anyway and takes one statement per query). Never prepared: one statement per bound
+    value would crowd out the named queries."""
+    begin, bind = _begin(conn), bind_sql(SCOPES[binding.param].setting, binding.value)
+    if conn.pgconn.pipeline_status != pq.PipelineStatus.OFF:
+        return [begin, bind]
+    return [sql.SQL("; ").join([begin, bind])]
+
+
+def _closable(conn: AnyConnection) -> bool:
+    return not conn.closed and conn.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR)
+
+
 @contextmanager
 def block(conn: psycopg.Connection[Any], value: Any, param: str, name: str) -> Iterator[Binding]:
-    """A transaction on ``conn`` with ``value`` bound as the scope ``param`` (see :func:`tenant`)."""
+    """A transaction on ``conn`` with ``value`` bound as the scope ``param`` (see :func:`tenant`).
+
+    Opens with ``BEGIN`` and the binding in one round trip: the connection is switched
+    to autocommit for the block (so that psycopg sends no ``BEGIN`` of its own) and back
+    when it ends; the block commits (or rolls back) itself.
+    """
     with _claim(conn, value, name, param) as binding:
-        committing = False
+        autocommit = conn.autocommit
         try:
-            with conn.transaction():
-                # never prepared: one statement per bound value would crowd out the named queries
-                conn.execute(bind_sql(SCOPES[param].setting, binding.value), prepare=False)
+            if not autocommit:
+                conn.autocommit = True
+            for statement in _opening(conn, binding):
+                conn.execute(statement, prepare=False)
+            try:
                 yield binding
                 check_open(conn, binding)
-                committing = True
-        except psycopg.Error as exc:
-            if committing:
+            except BaseException as exc:
+                if _closable(conn):
+                    try:
+                        conn.rollback()
+                    except psycopg.Error:
+                        pass  # the connection is lost: what raised in the block says more
+                if isinstance(exc, psycopg.Rollback) and exc.transaction is None:
+                    return  # psycopg's way to roll back on purpose, as in conn.transaction()
+                raise
+            try:
+                conn.commit()
+            except psycopg.Error as exc:
                 raise _translated(exc) from exc
-            raise
+        finally:
+            if not autocommit and not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE:
+                conn.autocommit = False
 
 
 @asynccontextmanager
 async def ablock(conn: psycopg.AsyncConnection[Any], value: Any, param: str, name: str) -> AsyncIterator[Binding]:
     """Async twin of :func:`block`."""
     with _claim(conn, value, name, param) as binding:
-        committing = False
+        autocommit = conn.autocommit
         try:
-            async with conn.transaction():
-                await conn.execute(bind_sql(SCOPES[param].setting, binding.value), prepare=False)
+            if not autocommit:
+                await conn.set_autocommit(True)
+            for statement in _opening(conn, binding):
+                await conn.execute(statement, prepare=False)
+            try:
                 yield binding
                 check_open(conn, binding)
-                committing = True
-        except psycopg.Error as exc:
-            if committing:
+            except BaseException as exc:
+                if _closable(conn):
+                    try:
+                        await conn.rollback()
+                    except psycopg.Error:
+                        pass
+                if isinstance(exc, psycopg.Rollback) and exc.transaction is None:
+                    return
+                raise
+            try:
+                await conn.commit()
+            except psycopg.Error as exc:
                 raise _translated(exc) from exc
-            raise
+        finally:
+            if not autocommit and not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE:
+                await conn.set_autocommit(False)
 
 
 @contextmanager

@@ -85,11 +85,12 @@ def test_a_role_level_setting_is_no_binding(db: Database, admin_conn: psycopg.Co
 def test_the_binding_is_a_set_local_statement(
     app_conn: psycopg.Connection[Any], admin_conn: psycopg.Connection[Any], tenant_a: str
 ) -> None:
-    """Citus propagates SET LOCAL to its workers, never set_config(): the block must send SET LOCAL."""
+    """Citus propagates SET LOCAL to its workers, never set_config(): the block must send SET LOCAL,
+    together with its BEGIN in one simple-protocol query (one round trip)."""
     pid = app_conn.info.backend_pid
     with skilldb.tenant(app_conn, tenant_a):
         row = admin_conn.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()
-        assert row is not None and row[0] == f"SET LOCAL app.current_tenant_id = '{tenant_a}'"
+        assert row is not None and row[0] == f"BEGIN; SET LOCAL app.current_tenant_id = '{tenant_a}'"
         assert app_conn.execute("SELECT current_setting('app.current_tenant_id')").fetchone() == (tenant_a,)
     assert app_conn.execute("SELECT current_setting('app.current_tenant_id', true)").fetchone() == ("",)
 
@@ -408,3 +409,27 @@ def test_a_new_tenant_per_thread_on_separate_connections_never_mixes(db: Databas
     for t in threads:
         t.join()
     assert errors_seen == []
+
+
+@pytest.mark.parametrize("autocommit", [False, True])
+def test_the_block_keeps_the_connections_settings(
+    app_conn: psycopg.Connection[Any], tenant_a: str, autocommit: bool
+) -> None:
+    """The block opens its own BEGIN (with the connection's isolation level and access mode)
+    in the same round trip as the binding, and leaves autocommit as it found it."""
+    app_conn.autocommit = autocommit
+    app_conn.isolation_level = psycopg.IsolationLevel.SERIALIZABLE
+    app_conn.read_only = True
+    with skilldb.tenant(app_conn, tenant_a):
+        settings = app_conn.execute(
+            "SELECT current_setting('transaction_isolation'), current_setting('transaction_read_only')"
+        ).fetchone()
+        assert settings == ("serializable", "on")
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction), app_conn.transaction():
+            app_conn.execute("INSERT INTO users (email) VALUES ('ro@example.com')")
+    assert app_conn.autocommit is autocommit
+    assert app_conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    with pytest.raises(ZeroDivisionError), skilldb.tenant(app_conn, tenant_a):
+        1 / 0
+    assert app_conn.autocommit is autocommit
+    assert app_conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
