@@ -13,7 +13,7 @@ Bind a tenant, then call typed functions; each runs one named statement from
 ``psycopg.AsyncConnection``); ``skilldb.queries`` the raw aiosql functions.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skilldb import (
     aio,
@@ -150,6 +150,13 @@ __all__ = [
     "verify_content",
     "workshops",
 ]
+
+
+if TYPE_CHECKING:
+    from skilldb._raw_queries import SyncQueries
+
+    # for type checkers: each query's parameters and rows (``skilldb stubs`` generates them)
+    queries: SyncQueries
 
 
 def __getattr__(name: str) -> Any:

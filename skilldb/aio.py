@@ -9,7 +9,7 @@ docstring, validation, row mapping and error translation; only the ``await`` dif
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skilldb import ratings as _ratings
 from skilldb import skill_messages as _skill_messages
@@ -97,6 +97,13 @@ get_unread_count_for_user = _skill_messages.get_unread_count_for_user.aio
 mark_message_read = _skill_messages.mark_message_read.aio
 send_skill_message = _skill_messages.send_skill_message.aio
 update_message_status = _skill_messages.update_message_status.aio
+
+
+if TYPE_CHECKING:
+    from skilldb._raw_queries import AsyncQueries
+
+    # for type checkers: each query's parameters and rows (``skilldb stubs`` generates them)
+    queries: AsyncQueries
 
 
 def __getattr__(name: str) -> Any:

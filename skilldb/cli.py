@@ -527,5 +527,41 @@ def check_command(database_url: str | None, data_dir: Path, update_snapshot: boo
         raise SystemExit(1)
 
 
+@main.command("stubs")
+@DATABASE_OPTION
+@DATA_DIR_OPTION
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Write nothing; exit 1 with a diff when the committed stub differs from what the SQL and schema give.",
+)
+def stubs_command(database_url: str | None, data_dir: Path, check_only: bool) -> None:
+    """Write skilldb/_raw_queries.pyi: the types of the raw query functions (skilldb.queries).
+
+    Each query is prepared on a scratch database with the migrations applied (as for
+    `skilldb check`; the embedded server by default), and its parameters and result
+    columns are typed from the server's description. See skilldb.stubs.
+    """
+    from skilldb.stubs import STUB_PATH, generate, stub_diff
+
+    with _reported():
+        conninfo, _ = _database(database_url, data_dir)
+        text = generate(conninfo)
+    current = STUB_PATH.read_text(encoding="utf-8") if STUB_PATH.exists() else None
+    if check_only:
+        difference = stub_diff(current, text)
+        if difference:
+            click.echo(difference)
+            raise SystemExit(1)
+        click.echo(f"{STUB_PATH.name} is up to date")
+        return
+    if current == text:
+        click.echo(f"{STUB_PATH.name} is up to date")
+        return
+    STUB_PATH.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {STUB_PATH}")
+
+
 if __name__ == "__main__":
     main()
