@@ -47,6 +47,7 @@ from skilldb.models import (
     format_rating,
     verify_content,
 )
+from skilldb.prompts import PromptImport, import_prompts
 from skilldb.ratings import delete_rating, get_rating_with_relations, rate_skill
 from skilldb.seed import SeedReport, seed
 from skilldb.skill_messages import (
@@ -89,6 +90,7 @@ __all__ = [
     "NewSkillVersion",
     "NewUsageEvent",
     "Page",
+    "PromptImport",
     "Rating",
     "RatingWithRelations",
     "RatingWithUser",
@@ -129,6 +131,7 @@ __all__ = [
     "get_user",
     "get_user_by_email",
     "get_user_with_relations",
+    "import_prompts",
     "increment_skill_uses",
     "list_skill_versions",
     "list_skills",

@@ -35,6 +35,20 @@ from typing import Any, Protocol
 
 import psycopg
 
+# create_prompt_skills (queries/imports.sql)
+CreatePromptSkillsRow = tuple[
+    str | None,  # title
+    str | None,  # skill_id
+    bool | None,  # created
+    int | None,  # users_created
+]
+
+# create_prompt_versions (queries/imports.sql)
+CreatePromptVersionsRow = tuple[
+    int | None,  # versions_created
+    int | None,  # users_created
+]
+
 # create_skill (queries/skills.sql)
 CreateSkillRow = tuple[
     str,  # id
@@ -458,6 +472,11 @@ SetDraftVersionRow = tuple[
     datetime | None,  # updated_at
 ]
 
+# start_prompt_import (queries/imports.sql)
+StartPromptImportRow = tuple[
+    str,  # id
+]
+
 # update_message_status (queries/skill_messages.sql)
 UpdateMessageStatusRow = tuple[
     str | None,  # previous_status
@@ -812,6 +831,52 @@ class SyncQueries(Protocol):
         tenant_id: str | None,
         to_user_id: str | None,
     ) -> int | None: ...
+    def create_prompt_skills(
+        self,
+        conn: psycopg.Connection[tuple[Any, ...]],
+        *,
+        tenant_id: str | None,
+        source: str | None,
+        titles: list[str] | list[str | None] | None,
+        slugs: list[str] | list[str | None] | None,
+        categories: list[str] | list[str | None] | None,
+        author_emails: list[str] | list[str | None] | None,
+        author_names: list[str] | list[str | None] | None,
+        created_ats: list[datetime] | list[datetime | None] | None,
+    ) -> Generator[CreatePromptSkillsRow]: ...
+    def create_prompt_skills_cursor(
+        self,
+        conn: psycopg.Connection[tuple[Any, ...]],
+        *,
+        tenant_id: str | None,
+        source: str | None,
+        titles: list[str] | list[str | None] | None,
+        slugs: list[str] | list[str | None] | None,
+        categories: list[str] | list[str | None] | None,
+        author_emails: list[str] | list[str | None] | None,
+        author_names: list[str] | list[str | None] | None,
+        created_ats: list[datetime] | list[datetime | None] | None,
+    ) -> AbstractContextManager[psycopg.Cursor[tuple[Any, ...]]]: ...
+    def create_prompt_versions(
+        self,
+        conn: psycopg.Connection[tuple[Any, ...]],
+        *,
+        tenant_id: str | None,
+        source: str | None,
+        skill_ids: list[str] | list[str | None] | None,
+        titles: list[str] | list[str | None] | None,
+        revisions: list[int] | list[int | None] | None,
+        commits: list[str] | list[str | None] | None,
+        types: list[str] | list[str | None] | None,
+        for_devs: list[str] | list[str | None] | None,
+        contributors: list[str] | list[str | None] | None,
+        content_hashes: list[str] | list[str | None] | None,
+        content_urls: list[str] | list[str | None] | None,
+        content_types: list[str] | list[str | None] | None,
+        created_by_emails: list[str] | list[str | None] | None,
+        created_by_names: list[str] | list[str | None] | None,
+        created_ats: list[datetime] | list[datetime | None] | None,
+    ) -> CreatePromptVersionsRow | None: ...
     def create_skill(
         self,
         conn: psycopg.Connection[tuple[Any, ...]],
@@ -1125,6 +1190,21 @@ class SyncQueries(Protocol):
         skill_id: str | None,
         version_id: str | None,
     ) -> SetDraftVersionRow | None: ...
+    def set_prompt_published_versions(
+        self,
+        conn: psycopg.Connection[tuple[Any, ...]],
+        *,
+        tenant_id: str | None,
+        source: str | None,
+        skill_ids: list[str] | list[str | None] | None,
+        in_library: list[bool] | list[bool | None] | None,
+    ) -> int | None: ...
+    def start_prompt_import(
+        self,
+        conn: psycopg.Connection[tuple[Any, ...]],
+        *,
+        tenant_id: str | None,
+    ) -> StartPromptImportRow | None: ...
     def update_message_status(
         self,
         conn: psycopg.Connection[tuple[Any, ...]],
@@ -1280,6 +1360,52 @@ class AsyncQueries(Protocol):
         tenant_id: str | None,
         to_user_id: str | None,
     ) -> int | None: ...
+    def create_prompt_skills(
+        self,
+        conn: psycopg.AsyncConnection[tuple[Any, ...]],
+        *,
+        tenant_id: str | None,
+        source: str | None,
+        titles: list[str] | list[str | None] | None,
+        slugs: list[str] | list[str | None] | None,
+        categories: list[str] | list[str | None] | None,
+        author_emails: list[str] | list[str | None] | None,
+        author_names: list[str] | list[str | None] | None,
+        created_ats: list[datetime] | list[datetime | None] | None,
+    ) -> AsyncGenerator[CreatePromptSkillsRow]: ...
+    def create_prompt_skills_cursor(
+        self,
+        conn: psycopg.AsyncConnection[tuple[Any, ...]],
+        *,
+        tenant_id: str | None,
+        source: str | None,
+        titles: list[str] | list[str | None] | None,
+        slugs: list[str] | list[str | None] | None,
+        categories: list[str] | list[str | None] | None,
+        author_emails: list[str] | list[str | None] | None,
+        author_names: list[str] | list[str | None] | None,
+        created_ats: list[datetime] | list[datetime | None] | None,
+    ) -> AbstractAsyncContextManager[psycopg.AsyncCursor[tuple[Any, ...]]]: ...
+    async def create_prompt_versions(
+        self,
+        conn: psycopg.AsyncConnection[tuple[Any, ...]],
+        *,
+        tenant_id: str | None,
+        source: str | None,
+        skill_ids: list[str] | list[str | None] | None,
+        titles: list[str] | list[str | None] | None,
+        revisions: list[int] | list[int | None] | None,
+        commits: list[str] | list[str | None] | None,
+        types: list[str] | list[str | None] | None,
+        for_devs: list[str] | list[str | None] | None,
+        contributors: list[str] | list[str | None] | None,
+        content_hashes: list[str] | list[str | None] | None,
+        content_urls: list[str] | list[str | None] | None,
+        content_types: list[str] | list[str | None] | None,
+        created_by_emails: list[str] | list[str | None] | None,
+        created_by_names: list[str] | list[str | None] | None,
+        created_ats: list[datetime] | list[datetime | None] | None,
+    ) -> CreatePromptVersionsRow | None: ...
     async def create_skill(
         self,
         conn: psycopg.AsyncConnection[tuple[Any, ...]],
@@ -1593,6 +1719,21 @@ class AsyncQueries(Protocol):
         skill_id: str | None,
         version_id: str | None,
     ) -> SetDraftVersionRow | None: ...
+    async def set_prompt_published_versions(
+        self,
+        conn: psycopg.AsyncConnection[tuple[Any, ...]],
+        *,
+        tenant_id: str | None,
+        source: str | None,
+        skill_ids: list[str] | list[str | None] | None,
+        in_library: list[bool] | list[bool | None] | None,
+    ) -> int | None: ...
+    async def start_prompt_import(
+        self,
+        conn: psycopg.AsyncConnection[tuple[Any, ...]],
+        *,
+        tenant_id: str | None,
+    ) -> StartPromptImportRow | None: ...
     async def update_message_status(
         self,
         conn: psycopg.AsyncConnection[tuple[Any, ...]],

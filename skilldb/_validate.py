@@ -153,6 +153,26 @@ def usage_events(field: str, value: Any) -> list[NewUsageEvent]:
     return checked
 
 
+def prompt_revisions(field: str, value: Any) -> list[Any]:
+    """A list or tuple of :class:`skilldb.prompts.PromptRevision` (as :func:`skilldb.prompts.read_prompts`
+    makes them, already checked row by row); errors name the position (``revisions[3]``)."""
+    from skilldb.prompts import PromptRevision  # that module's operations are checked by this one
+
+    if not isinstance(value, list | tuple):
+        raise InvalidType(f"{field} must be a list of PromptRevision, got {type(value).__name__}")
+    for position, revision in enumerate(value):
+        if not isinstance(revision, PromptRevision):
+            raise InvalidType(f"{field}[{position}] must be a PromptRevision, got {type(revision).__name__}")
+    return list(value)
+
+
+def keys(field: str, value: Any) -> list[str]:
+    """A list or tuple of ids, each checked as :func:`key` (errors name the position, ``skill_ids[3]``)."""
+    if not isinstance(value, list | tuple):
+        raise InvalidType(f"{field} must be a list of ids, got {type(value).__name__}")
+    return [key(f"{field}[{position}]", item) for position, item in enumerate(value)]
+
+
 def json_object(field: str, value: Any) -> dict[str, Any]:
     """A dict that is valid json for ``jsonb``: str keys; str, int, finite float, bool,
     ``None``, list and dict values; at most 32 levels deep and 1 MiB encoded.
@@ -255,6 +275,8 @@ RULES: dict[str, Check] = {
     "share_token": share_token,
     "status": choice,
     "events": usage_events,
+    "revisions": prompt_revisions,
+    "skill_ids": keys,
     "name": text(200),
     "category": text(100),
     "description": text(100_000, multiline=True),

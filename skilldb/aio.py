@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from skilldb import prompts as _prompts
 from skilldb import ratings as _ratings
 from skilldb import skill_messages as _skill_messages
 from skilldb import skill_versions as _skill_versions
@@ -44,6 +45,7 @@ __all__ = [
     "get_user",
     "get_user_by_email",
     "get_user_with_relations",
+    "import_prompts",
     "increment_skill_uses",
     "list_skill_versions",
     "list_skills",
@@ -104,6 +106,8 @@ if TYPE_CHECKING:
 
     # for type checkers: each query's parameters and rows (``skilldb stubs`` generates them)
     queries: AsyncQueries
+
+import_prompts = _prompts.import_prompts.aio
 
 
 def __getattr__(name: str) -> Any:

@@ -39,6 +39,7 @@ from skilldb.check import SCHEMA_SNAPSHOT, check, dump_schema, scratch_database
 from skilldb.embedded import DEFAULT_DATA_DIR, ensure_database, pg_binary, start_embedded, wheel_binary
 from skilldb.erd import document, embed, erd
 from skilldb.errors import MigrationLocked, SkillDBError
+from skilldb.prompts import DEFAULT_CONTENT_DIR, DEFAULT_TENANT_ID, DEFAULT_TENANT_NAME
 from skilldb.seed import TENANTS, SeedReport, seed
 
 DEMO_DATABASE = "skilldb"
@@ -561,6 +562,61 @@ def stubs_command(database_url: str | None, data_dir: Path, check_only: bool) ->
         return
     STUB_PATH.write_text(text, encoding="utf-8")
     click.echo(f"wrote {STUB_PATH}")
+
+
+@main.command("import-prompts")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--tenant",
+    "tenant_id",
+    default=None,
+    metavar="ID",
+    help="Tenant to import into; it must exist (default: the prompt library's own tenant, created when missing).",
+)
+@click.option("--history", is_flag=True, help="JSON Lines: import every revision (default: each prompt's last).")
+@click.option(
+    "--content-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_CONTENT_DIR,
+    show_default=True,
+    help="Content-addressed store the texts go to (sha256/<first two hex digits>/<hash>).",
+)
+@click.option("--strict", is_flag=True, help="Refuse the whole file when any row is bad (default: skip bad rows).")
+@DATABASE_OPTION
+@DATA_DIR_OPTION
+def import_prompts_command(
+    path: Path,
+    tenant_id: str | None,
+    history: bool,
+    content_dir: Path,
+    strict: bool,
+    database_url: str | None,
+    data_dir: Path,
+) -> None:
+    """Import f/awesome-chatgpt-prompts: its prompts.csv, or the revisions JSON Lines (gzip'd or not).
+
+    One skill per prompt title, one immutable version per revision (with --history: every
+    revision, at its commit time), in one transaction, as the application role. Idempotent:
+    a second run creates nothing, a newer file adds only what is new. Bad rows are listed
+    by line and skipped (--strict: the file is refused and nothing is written).
+    """
+    started = time.perf_counter()
+    target = tenant_id or DEFAULT_TENANT_ID
+    with _reported():
+        conninfo, _ = _database(database_url, data_dir)
+        with psycopg.connect(conninfo) as conn:
+            role = _act_as_application(conn)
+            with skilldb.tenant(conn, target):
+                if tenant_id is None and skilldb.get_tenant(conn) is None:
+                    skilldb.create_tenant(conn, name=DEFAULT_TENANT_NAME)
+                report = skilldb.import_prompts(conn, path, content_dir=content_dir, history=history, strict=strict)
+    for row in report.skipped:
+        click.echo(f"  skipped {row}", err=True)
+    if report.duplicates:
+        shown = ", ".join(map(str, report.duplicates[:20])) + (" ..." if len(report.duplicates) > 20 else "")
+        click.echo(f"  ignored duplicate rows (an earlier row has their title) on lines {shown}", err=True)
+    click.echo(f"{report}")
+    click.echo(f"into tenant {target} as role {role}, texts in {content_dir}, in {time.perf_counter() - started:.1f}s")
 
 
 if __name__ == "__main__":
