@@ -48,8 +48,9 @@ refuses rows of any other tenant than the bound one, even a superuser's):
 (``session_replication_role = replica``, foreign keys checked afterwards by anti-joins; see
 ``load_large_set``). Then VACUUM (ANALYZE).
 
-The server start, the database, the roles, users and the COPY loading are shared with
-``benchmarks/metrics.py`` through ``benchmarks/_data.py``.
+The server start, the database, the roles, the small set (generation, loading and checks)
+and the COPY loading are shared with ``benchmarks/request.py`` and ``benchmarks/metrics.py``
+through ``benchmarks/_data.py``.
 
 Run it from the repository root::
 
@@ -69,16 +70,15 @@ import argparse
 import cProfile
 import hashlib
 import io
-import json
 import math
 import os
 import platform
 import pstats
 import random
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
@@ -87,18 +87,17 @@ import psycopg
 from _data import (
     APP_ROLE,
     CATEGORIES,
-    CONTENT_TYPES,
-    DAY_MS,
-    EVENT_COLUMNS,
-    RATING_COLUMNS,
     SKILL_COLUMNS,
     SPAN_MS,
-    TOOL_NAMES,
     USER_COLUMNS,
     VERSION_COLUMNS,
+    VERSIONS_PER_SKILL,
+    SmallSet,
     Stats,
     app_connect,
     at,
+    build_small_set,
+    check_load,
     chunks,
     copy_rows,
     fresh_database,
@@ -137,8 +136,6 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "this benchmark needs SQLAlchemy 2: run it with `uv run --group bench python benchmarks/nested_fetch.py`"
     ) from exc
 
-VERSIONS_PER_SKILL = 5
-RATINGS_PER_SKILL = 10
 #: calls (or pages) per tenant-bound transaction
 BATCH = 100
 PAGE_BATCH = 20
@@ -168,194 +165,7 @@ def sqlalchemy_url(conninfo: str) -> URL:
 
 
 # --------------------------------------------------------------------------------------------
-# data
-
-
-@dataclass
-class Expected:
-    """What the generator put in for one skill: the reference the contenders are checked against."""
-
-    author_id: str | None
-    version_ids: list[str]  # newest first
-    published_id: str | None
-    draft_id: str | None
-    rating_ids: set[str]
-    total_uses: int
-    average_rating: int
-    last_used_at: datetime
-
-
-@dataclass
-class SmallSet:
-    tenant_id: str
-    users: list[tuple[Any, ...]] = field(default_factory=list)
-    skills: list[tuple[Any, ...]] = field(default_factory=list)
-    versions: list[tuple[Any, ...]] = field(default_factory=list)
-    ratings: list[tuple[Any, ...]] = field(default_factory=list)
-    events: list[tuple[Any, ...]] = field(default_factory=list)
-    pointers: list[tuple[str, str | None, str | None]] = field(default_factory=list)
-    expected: dict[str, Expected] = field(default_factory=dict)
-
-    @property
-    def skill_ids(self) -> list[str]:
-        return [row[0] for row in self.skills]
-
-
-def make_small_set(seed: int, n_skills: int, n_users: int, tenant_id: str) -> SmallSet:
-    """``n_skills`` skills x 5 versions x 10 ratings, 1-4 usage events each, ``n_users`` users."""
-    rng = random.Random(f"{seed}:small")
-    data = SmallSet(tenant_id)
-    data.users = make_users(rng, tenant_id, n_users, "user")
-    user_ids = [u[0] for u in data.users]
-    n_ratings = min(RATINGS_PER_SKILL, n_users)
-    for i in range(n_skills):
-        sid = new_id(rng)
-        author = None if rng.random() < 0.02 else rng.choice(user_ids)
-        created_ms = rng.randrange(SPAN_MS)
-        description = None if i % 7 == 0 else f"What skill {i} does, in a sentence or two."
-        version_ids = []
-        t = created_ms
-        for v in range(1, VERSIONS_PER_SKILL + 1):
-            vid = new_id(rng)
-            t += rng.randrange(1, 30 * DAY_MS)
-            data.versions.append(
-                (
-                    vid,
-                    tenant_id,
-                    sid,
-                    v,
-                    f"skills/{sid}/v{v}.md",
-                    hashlib.sha256(f"{sid}:{v}".encode()).hexdigest(),
-                    rng.choice(CONTENT_TYPES),
-                    f"Skill {i}",
-                    description,
-                    json.dumps({"words": rng.randrange(100, 5000), "lang": "en", "tags": ["bench", f"v{v}"]}),
-                    author or rng.choice(user_ids),
-                    at(t),
-                )
-            )
-            version_ids.append(vid)
-        stars = 0
-        rating_ids = set()
-        for uid in rng.sample(user_ids, n_ratings):
-            rid = new_id(rng)
-            rating = rng.randint(1, 5)
-            stars += rating
-            rating_ids.add(rid)
-            data.ratings.append(
-                (
-                    rid,
-                    tenant_id,
-                    sid,
-                    uid,
-                    rating,
-                    None if rng.random() < 0.5 else f"{rating} stars from {uid[:8]}",
-                    None if rng.random() < 0.3 else rng.randrange(0, 40),
-                    at(created_ms + rng.randrange(1, 365 * DAY_MS)),
-                )
-            )
-        last_used = 0
-        n_events = 1 + rng.randrange(4)
-        for _ in range(n_events):
-            used = created_ms + rng.randrange(1, 365 * DAY_MS)
-            last_used = max(last_used, used)
-            data.events.append(
-                (new_id(rng), tenant_id, sid, rng.choice(user_ids), rng.choice(TOOL_NAMES), "{}", at(used))
-            )
-        average = round(stars * 100 / n_ratings)
-        data.skills.append(
-            (
-                sid,
-                tenant_id,
-                author,
-                f"Skill {i}",
-                f"skill-{i}",
-                description,
-                CATEGORIES[i % len(CATEGORIES)],
-                VERSIONS_PER_SKILL,  # latest_version: the highest number loaded below
-                0,  # total_uses: the usage_events trigger (migration 0010) counts the events loaded below
-                None,  # average_rating: the ratings trigger (0010) averages the ratings loaded below
-                at(created_ms),
-                at(t),
-            )
-        )
-        # 80%: newest version published; 10%: the one before published, newest as draft; 10%: none
-        roll = rng.random()
-        published = version_ids[-1] if roll < 0.8 else version_ids[-2] if roll < 0.9 else None
-        draft = version_ids[-1] if 0.8 <= roll < 0.9 else None
-        data.pointers.append((sid, published, draft))
-        data.expected[sid] = Expected(
-            author_id=author,
-            version_ids=version_ids[::-1],
-            published_id=published,
-            draft_id=draft,
-            rating_ids=rating_ids,
-            total_uses=n_events,
-            average_rating=average,
-            last_used_at=at(last_used),
-        )
-    return data
-
-
-def load_small_set(conninfo: str, data: SmallSet) -> None:
-    """COPY the small set in one transaction as the superuser, the tenant bound (``bind_tenant_sql``).
-
-    The binding is needed even by a superuser (who bypasses row-level security): the
-    version-numbering trigger of skill_versions refuses a row of any other tenant than
-    the bound one (SQLSTATE 42501), and it is on again when ``check_version_trigger`` runs.
-    """
-    with psycopg.connect(conninfo) as conn, conn.transaction(), conn.cursor() as cur:
-        cur.execute("SET LOCAL synchronous_commit = off")
-        cur.execute(bind_tenant_sql(data.tenant_id))
-        cur.execute("INSERT INTO tenants (id, name) VALUES (%s, %s)", (data.tenant_id, "Benchmark (small)"))
-        copy_rows(cur, "users", USER_COLUMNS, data.users)
-        copy_rows(cur, "skills", SKILL_COLUMNS, data.skills)
-        load_versions(cur, data.versions)
-        copy_rows(cur, "ratings", RATING_COLUMNS, data.ratings)
-        copy_rows(cur, "usage_events", EVENT_COLUMNS, data.events)
-        cur.execute("CREATE TEMPORARY TABLE bench_pointers (skill_id text, published text, draft text) ON COMMIT DROP")
-        copy_rows(cur, "bench_pointers", ("skill_id", "published", "draft"), data.pointers)
-        set_pointers(
-            cur,
-            "UPDATE skills s SET published_version_id = p.published, draft_version_id = p.draft "
-            "FROM bench_pointers p WHERE s.tenant_id = %s AND s.id = p.skill_id",
-            data.tenant_id,
-        )
-
-
-def load_versions(cur: psycopg.Cursor[Any], rows: Iterable[Sequence[Any]]) -> int:
-    """COPY skill_versions with their ``version`` numbers given.
-
-    skill_versions has three user triggers: skill_versions_assign_version (BEFORE INSERT,
-    SECURITY DEFINER: refuses a row of another tenant than the bound one, then takes the next
-    number by updating skills.latest_version row by row), skill_versions_immutable and
-    skill_versions_no_truncate. For the bulk load they are disabled, the rows carry explicit
-    version numbers and the skills were loaded with latest_version already equal to their
-    highest number, so the numbering trigger continues correctly once re-enabled (checked by
-    ``check_load`` and ``check_version_trigger``). The caller binds the tenant all the same.
-    ALTER TABLE is transactional: the triggers are enabled again in this same transaction,
-    and a failed load rolls the ALTER back too. Foreign keys (system triggers) stay on:
-    DISABLE TRIGGER USER leaves them alone.
-    """
-    cur.execute("ALTER TABLE skill_versions DISABLE TRIGGER USER")
-    n = copy_rows(cur, "skill_versions", VERSION_COLUMNS, rows)
-    cur.execute("ALTER TABLE skill_versions ENABLE TRIGGER USER")
-    return n
-
-
-def set_pointers(cur: psycopg.Cursor[Any], update: str, tenant_id: str) -> None:
-    """Run the one UPDATE ... FROM setting published/draft version ids.
-
-    The skills_set_updated_at trigger is switched off around it (same transaction) so that
-    updated_at keeps its generated, deterministic value. The composite foreign keys
-    (tenant_id, id, published_version_id) -> skill_versions are checked as usual.
-    """
-    # statistics first: without them the planner takes the just-loaded tenant for empty and
-    # joins the tables with nested loops over sequential scans (minutes instead of seconds)
-    cur.execute("ANALYZE skills, skill_versions")
-    cur.execute("ALTER TABLE skills DISABLE TRIGGER USER")
-    cur.execute(update, (tenant_id,))
-    cur.execute("ALTER TABLE skills ENABLE TRIGGER USER")
+# the large set (the small one is built by _data.build_small_set)
 
 
 @dataclass
@@ -491,59 +301,6 @@ def check_foreign_keys(cur: psycopg.Cursor[Any], tenant_id: str) -> None:
         bad = cur.execute(query, {"t": tenant_id}).fetchone()[0]  # type: ignore[index]
         if bad:
             raise SystemExit(f"bulk load broke the foreign key {name} in {bad} rows")
-
-
-def check_load(conninfo: str, tenant_id: str) -> dict[str, int]:
-    """Counts of the tenant's rows, and that latest_version and the pointers are consistent."""
-    with psycopg.connect(conninfo) as conn:
-        counts = {
-            t: conn.execute(
-                sql.SQL("SELECT count(*) FROM {} WHERE tenant_id = %s").format(sql.Identifier(t)), (tenant_id,)
-            ).fetchone()[0]  # type: ignore[index]
-            for t in ("users", "skills", "skill_versions", "ratings", "usage_events")
-        }
-        bad = conn.execute(
-            """
-            SELECT count(*) FROM skills s
-            LEFT JOIN (
-                SELECT skill_id, max(version) AS top, count(*) AS n FROM skill_versions
-                WHERE tenant_id = %(t)s GROUP BY skill_id
-            ) v ON v.skill_id = s.id
-            WHERE s.tenant_id = %(t)s AND (s.latest_version <> coalesce(v.top, 0) OR coalesce(v.top, 0) <> v.n)
-            """,
-            {"t": tenant_id},
-        ).fetchone()[0]  # type: ignore[index]
-        if bad:
-            raise SystemExit(f"load check: {bad} skills of {tenant_id} have latest_version out of step")
-        counts["published"] = conn.execute(
-            "SELECT count(*) FROM skills WHERE tenant_id = %s AND published_version_id IS NOT NULL", (tenant_id,)
-        ).fetchone()[0]  # type: ignore[index]
-    return counts
-
-
-class _RollBack(Exception):
-    """Raised to leave a ``skilldb.tenant`` block by rolling its transaction back."""
-
-
-def check_version_trigger(conninfo: str, tenant_id: str, skill_id: str, created_by: str) -> int:
-    """As skilldb_app, create one more version through the (re-enabled) trigger, then roll back."""
-    version = None
-    with app_connect(conninfo) as conn:
-        try:
-            with skilldb.tenant(conn, tenant_id):
-                version = skilldb.create_skill_version(
-                    conn,
-                    skill_id,
-                    content=b"# trigger check\n",
-                    content_url=f"skills/{skill_id}/check.md",
-                    content_type="text/markdown",
-                    created_by=created_by,
-                )
-                raise _RollBack
-        except _RollBack:
-            pass
-    assert version is not None
-    return version.version
 
 
 # --------------------------------------------------------------------------------------------
@@ -1526,22 +1283,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
 
         small_tid, large_tid = "bench-small", "bench-large"
-        t0 = time.perf_counter()
-        data = make_small_set(args.seed, args.skills, args.users, small_tid)
-        generated = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        load_small_set(conninfo, data)
-        loaded = time.perf_counter() - t0
-        vacuumed = vacuum_analyze(conninfo)
-        counts = check_load(conninfo, small_tid)
-        probe = data.skills[0]
-        next_version = check_version_trigger(conninfo, small_tid, probe[0], data.users[0][0])
-        if next_version != VERSIONS_PER_SKILL + 1:
-            raise SystemExit(f"version trigger numbered a new version {next_version}, not {VERSIONS_PER_SKILL + 1}")
-        log(
-            f"\nsmall set {small_tid}: {counts} - generated in {generated:.1f} s, COPY {loaded:.1f} s, "
-            f"VACUUM ANALYZE {vacuumed:.1f} s; the re-enabled trigger numbers the next version {next_version}"
-        )
+        data, summary = build_small_set(conninfo, args.seed, args.skills, args.users, small_tid)
+        log(f"\n{summary}")
 
         bench_nested(conninfo, data, args)
         ids_small = data.skill_ids

@@ -124,48 +124,25 @@ SELECT
             WHERE u.tenant_id = :tenant_id AND u.id = s.author_id
         ) AS a
     ) AS author,
-    (
-        SELECT coalesce(json_agg(v ORDER BY v.version DESC), '[]')
-        FROM (
-            SELECT
-                v.id, v.tenant_id, v.skill_id, v.version, v.content_url, v.content_hash,
-                v.content_type, v.name, v.description, v.metadata, v.created_by, v.created_at
-            FROM skill_versions v
-            WHERE v.tenant_id = :tenant_id AND v.skill_id = s.id
-        ) AS v
-    ) AS versions,
-    (
-        SELECT row_to_json(v)
-        FROM (
-            SELECT
-                v.id, v.tenant_id, v.skill_id, v.version, v.content_url, v.content_hash,
-                v.content_type, v.name, v.description, v.metadata, v.created_by, v.created_at
-            FROM skill_versions v
-            WHERE v.tenant_id = :tenant_id AND v.skill_id = s.id AND v.id = s.published_version_id
-        ) AS v
-    ) AS published_version,
-    (
-        SELECT row_to_json(v)
-        FROM (
-            SELECT
-                v.id, v.tenant_id, v.skill_id, v.version, v.content_url, v.content_hash,
-                v.content_type, v.name, v.description, v.metadata, v.created_by, v.created_at
-            FROM skill_versions v
-            WHERE v.tenant_id = :tenant_id AND v.skill_id = s.id AND v.id = s.draft_version_id
-        ) AS v
-    ) AS draft_version,
+    vs.versions,
+    vs.published_version,
+    vs.draft_version,
     (
         SELECT coalesce(json_agg(r ORDER BY r.created_at DESC, r.id), '[]')
         FROM (
             SELECT
                 r.id, r.tenant_id, r.skill_id, r.user_id, r.rating, r.comment,
                 r.hours_saved_estimate, r.created_at,
-                json_build_object(
-                    'id', u.id, 'tenant_id', u.tenant_id, 'email', u.email,
-                    'name', u.name, 'created_at', u.created_at
+                -- one index lookup per rating: a join lets the planner hash all the tenant's users
+                (
+                    SELECT row_to_json(ru)
+                    FROM (
+                        SELECT u.id, u.tenant_id, u.email, u.name, u.created_at
+                        FROM users u
+                        WHERE u.tenant_id = :tenant_id AND u.id = r.user_id
+                    ) AS ru
                 ) AS "user"
             FROM ratings r
-            JOIN users u ON u.tenant_id = :tenant_id AND u.id = r.user_id
             WHERE r.tenant_id = :tenant_id AND r.skill_id = s.id
         ) AS r
     ) AS ratings,
@@ -177,6 +154,23 @@ SELECT
         )
     ) AS usage
 FROM skills s
+-- the versions are read once: the published and draft ones are picked from them
+CROSS JOIN LATERAL (
+    SELECT
+        coalesce(json_agg(vj.j ORDER BY vj.version DESC), '[]') AS versions,
+        (array_agg(vj.j) FILTER (WHERE vj.id = s.published_version_id))[1] AS published_version,
+        (array_agg(vj.j) FILTER (WHERE vj.id = s.draft_version_id))[1] AS draft_version
+    FROM (
+        SELECT v.id, v.version, row_to_json(v) AS j
+        FROM (
+            SELECT
+                v.id, v.tenant_id, v.skill_id, v.version, v.content_url, v.content_hash,
+                v.content_type, v.name, v.description, v.metadata, v.created_by, v.created_at
+            FROM skill_versions v
+            WHERE v.tenant_id = :tenant_id AND v.skill_id = s.id
+        ) AS v
+    ) AS vj
+) AS vs
 WHERE s.tenant_id = :tenant_id AND s.id = :skill_id;
 
 -- name: list_skills_with_relations_by_created_at(tenant_id, after_key, after_id, limit)

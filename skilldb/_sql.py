@@ -29,13 +29,13 @@ import aiosql
 import msgspec
 import psycopg
 from psycopg import pq
-from psycopg.abc import Buffer
 from psycopg.adapt import Loader
 from psycopg.postgres import types as pg_types
 from psycopg.rows import BaseRowFactory
+from psycopg.types.string import ByteaBinaryLoader
 
 from skilldb import _validate, tenancy
-from skilldb.errors import translate_errors
+from skilldb.errors import SkillDBError, translate
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -215,31 +215,45 @@ def _make_operation(plan: Callable[P, Call[Any, T]], scope: str, namespace: str)
     public_aio = f"skilldb.aio.{namespace}{plan.__name__}"
     REGISTRY[public] = Registered(public, plan, scope)
 
-    def prepare(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call[Any, T]:
-        try:
-            bound = sig.bind(*args, **kwargs)
-        except TypeError as exc:
-            raise TypeError(f"{public}(): {exc}") from None
-        bound.apply_defaults()
-        for name, value in bound.arguments.items():
-            bound.arguments[name] = checks[name](value)
-        return plan(*bound.args, **bound.kwargs)
+    bind = _binder(sig, checks)
+    make_call = cast(Callable[..., Call[Any, T]], plan)
 
+    def prepare(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call[Any, T]:
+        arguments = bind(args, kwargs)
+        if arguments is None:  # a call the fast path does not take: inspect says what is wrong
+            try:
+                bound = sig.bind(*args, **kwargs)
+            except TypeError as exc:
+                raise TypeError(f"{public}(): {exc}") from None
+            bound.apply_defaults()
+            arguments = {name: checks[name](value) for name, value in bound.arguments.items()}
+        return make_call(**arguments)
+
+    # the first error of a block is kept on its binding for the block's later messages
+    # (tenancy.recording, written out: a generator context manager costs more than the call)
     def sync(conn: psycopg.Connection[Any], /, *args: P.args, **kwargs: P.kwargs) -> T:
         if not isinstance(conn, psycopg.Connection):
             raise _wrong_connection(public, conn, psycopg.Connection, public_aio)
         call = prepare(args, kwargs)
         binding = tenancy.bound(conn, public, scope)
-        with tenancy.recording(binding):
+        try:
             return run(conn, binding, call)
+        except (SkillDBError, psycopg.Error) as exc:
+            if binding.failure is None:
+                binding.failure = exc
+            raise
 
     async def asynchronous(conn: psycopg.AsyncConnection[Any], /, *args: P.args, **kwargs: P.kwargs) -> T:
         if not isinstance(conn, psycopg.AsyncConnection):
             raise _wrong_connection(public_aio, conn, psycopg.AsyncConnection, public)
         call = prepare(args, kwargs)
         binding = tenancy.bound(conn, public_aio, scope)
-        with tenancy.recording(binding):
+        try:
             return await arun(conn, binding, call)
+        except (SkillDBError, psycopg.Error) as exc:
+            if binding.failure is None:
+                binding.failure = exc
+            raise
 
     faces: tuple[tuple[Any, str, str], ...] = (
         (sync, f"skilldb.{namespace}".rstrip("."), "psycopg.Connection[Any]"),
@@ -253,6 +267,38 @@ def _make_operation(plan: Callable[P, Call[Any, T]], scope: str, namespace: str)
         face.__wrapped__ = plan
     sync.aio = asynchronous  # type: ignore[attr-defined]
     return cast(Operation[P, T], sync)
+
+
+def _binder(
+    sig: inspect.Signature, checks: Mapping[str, Callable[[Any], Any]]
+) -> Callable[[tuple[Any, ...], dict[str, Any]], dict[str, Any] | None]:
+    """The arguments of a call by parameter name, defaults filled in and each checked by its
+    rule, in the signature's order (as ``sig.bind`` and ``apply_defaults`` give them); ``None``
+    for a call that ``sig.bind`` would refuse (too many or unknown arguments, one given
+    twice, one missing), so that the caller lets ``sig.bind`` word the error."""
+    params = list(sig.parameters.values())
+    kinds = {inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY}
+    if any(p.kind not in kinds for p in params):
+        return lambda args, kwargs: None
+    positional = tuple(p.name for p in params if p.kind == inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    names = frozenset(p.name for p in params)
+    order = tuple((p.name, p.default is inspect.Parameter.empty, p.default, checks[p.name]) for p in params)
+
+    def bind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any] | None:
+        if len(args) > len(positional):
+            return None
+        given = dict(zip(positional, args, strict=False))
+        if kwargs:
+            if not kwargs.keys().isdisjoint(given) or not kwargs.keys() <= names:
+                return None
+            given.update(kwargs)
+        for name, required, _, _ in order:
+            if required and name not in given:
+                return None
+        # every argument is there: check them, in the signature's order
+        return {name: check(given[name] if name in given else default) for name, _, default, check in order}
+
+    return bind
 
 
 def _wrong_connection(name: str, conn: Any, expected: type, twin: str) -> TypeError:
@@ -291,25 +337,31 @@ def run(conn: psycopg.Connection[Any], binding: tenancy.Binding, call: Call[R, T
     """
     sql = sql_of(call.query)
     params = {binding.param: binding.value, **call.params}
-    with translate_errors(params), conn.cursor(row_factory=call.row_factory, binary=True) as cur:
-        if call.json_as_bytes:
-            cur.adapters.register_loader(JSON_OID, _JsonBytesLoader)
-        for statement in call.setup:
-            cur.execute(statement, prepare=False)
-        if _in_pipeline(conn):
-            with conn.pipeline():
+    try:
+        with conn.cursor(row_factory=call.row_factory, binary=True) as cur:
+            if call.json_as_bytes:
+                cur.adapters.register_loader(JSON_OID, _JsonBytesLoader)
+            for statement in call.setup:
+                cur.execute(statement, prepare=False)
+            if _in_pipeline(conn):
+                with conn.pipeline():
+                    cur.execute(sql, params, prepare=_prepare(conn))
+            else:
                 cur.execute(sql, params, prepare=_prepare(conn))
-        else:
-            cur.execute(sql, params, prepare=_prepare(conn))
-        rows = cur.fetchall() if _has_rows(cur) else []
-        return call.finish(rows, cur.rowcount)
+            rows = cur.fetchall() if _has_rows(cur) else []
+            return call.finish(rows, cur.rowcount)
+    except psycopg.Error as exc:  # translate_errors(params), written out
+        err = translate(exc, params)
+        if err is None:
+            raise
+        raise err from exc
 
 
 async def arun(conn: psycopg.AsyncConnection[Any], binding: tenancy.Binding, call: Call[R, T]) -> T:
     """Execute ``call`` under ``binding`` on an async connection: :func:`run` with ``await``."""
     sql = sql_of(call.query)
     params = {binding.param: binding.value, **call.params}
-    with translate_errors(params):
+    try:
         async with conn.cursor(row_factory=call.row_factory, binary=True) as cur:
             if call.json_as_bytes:
                 cur.adapters.register_loader(JSON_OID, _JsonBytesLoader)
@@ -322,6 +374,11 @@ async def arun(conn: psycopg.AsyncConnection[Any], binding: tenancy.Binding, cal
                 await cur.execute(sql, params, prepare=_prepare(conn))
             rows = await cur.fetchall() if _has_rows(cur) else []
             return call.finish(rows, cur.rowcount)
+    except psycopg.Error as exc:
+        err = translate(exc, params)
+        if err is None:
+            raise
+        raise err from exc
 
 
 def single(rows: Sequence[R], rowcount: int) -> R:
@@ -350,16 +407,10 @@ def one_or(error: Callable[[], Exception]) -> Callable[[Sequence[R], int], R]:
     return finish
 
 
-class _JsonBytesLoader(Loader):
-    """Hands ``json`` values over undecoded, for msgspec to decode into their typed shape.
-
-    Registered for the binary format, in which ``json`` is its text as is.
-    """
-
-    format = pq.Format.BINARY
-
-    def load(self, data: Buffer) -> bytes:
-        return bytes(data)
+#: Hands ``json`` values over undecoded, for msgspec to decode into their typed shape.
+#: In the binary format a ``json`` value is its text as is, so psycopg's own binary
+#: ``bytea`` loader (``bytes(data)``, in C with psycopg's C extension) is the loader.
+_JsonBytesLoader: type[Loader] = ByteaBinaryLoader
 
 
 _DECODERS: dict[type[Any], dict[str, msgspec.json.Decoder[Any]]] = {}
@@ -380,30 +431,48 @@ def _fails(decode: Callable[[Any], Any], value: Any) -> bool:
     return False
 
 
+#: One row factory per model (each keeps what it learnt of the results it saw).
+_ROW_FACTORIES: dict[type[Any], BaseRowFactory[Any]] = {}
+
+
 def model_row(cls: type[T]) -> BaseRowFactory[T]:
     """Row factory for ``...WithRelations`` shapes: plain columns as psycopg loads them, and
     each ``json`` column decoded by msgspec straight into its field's type (dataclasses,
     lists, datetimes), without an intermediate dict. Used through :meth:`Call.nested`.
+
+    The columns are read from the result's own names and type oids, and what they give (a
+    name, and a decoder for a json column) is kept per shape of result.
     """
+    if cls in _ROW_FACTORIES:
+        return cast(BaseRowFactory[T], _ROW_FACTORIES[cls])
     decoders = _json_decoders(cls)
+    shapes: dict[tuple[Any, ...], tuple[tuple[str, ...], tuple[tuple[int, Any], ...]]] = {}
 
     def factory(cursor: Any) -> Callable[[Sequence[Any]], T]:
-        columns = [
-            (c.name, decoders[c.name].decode if c.type_code == JSON_OID else None) for c in cursor.description or ()
-        ]
+        result = cursor.pgresult
+        n = result.nfields if result is not None else 0
+        shape = tuple((result.fname(i), result.ftype(i)) for i in range(n))
+        known = shapes.get(shape)
+        if known is None:
+            names = tuple(c.name for c in cursor.description or ())
+            json_columns = tuple((i, decoders[names[i]].decode) for i, (_, oid) in enumerate(shape) if oid == JSON_OID)
+            known = shapes[shape] = (names, json_columns)
+        names, json_columns = known
 
         def make(values: Sequence[Any]) -> T:
             try:
-                return cls(
-                    **{
-                        name: value if decode is None or value is None else decode(value)
-                        for (name, decode), value in zip(columns, values, strict=True)
-                    }
-                )
+                if json_columns:
+                    row = list(values)
+                    for i, decode in json_columns:
+                        if row[i] is not None:
+                            row[i] = decode(row[i])
+                    values = row
+                return cls(**dict(zip(names, values)))  # as many names as the result has columns
             except msgspec.ValidationError as exc:  # say which column: the message only has the path in it
-                bad = next(n for (n, d), v in zip(columns, values, strict=True) if d and v is not None and _fails(d, v))
+                bad = next(names[i] for i, d in json_columns if values[i] is not None and _fails(d, values[i]))
                 raise msgspec.ValidationError(f"column {bad}: {exc}") from exc
 
         return make
 
+    _ROW_FACTORIES[cls] = factory
     return factory

@@ -420,9 +420,7 @@ def _sample_world(conn: psycopg.Connection[Any]) -> Iterator[tuple[str, dict[str
     yield "acting_user_id", {"acting_user_id": person, "workshop_id": w.id, "share_token": token}
 
 
-def nested_problems(
-    conninfo: str, contracts_by_query: dict[str, list[Contract]]
-) -> Iterator[tuple[str, str]]:
+def nested_problems(conninfo: str, contracts_by_query: dict[str, list[Contract]]) -> Iterator[tuple[str, str]]:
     """Run every operation that decodes nested json on sample rows; yield ``(query, problem)``
     for each that fails to decode (or finds no row where the sample has one).
 

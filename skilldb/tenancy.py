@@ -28,6 +28,7 @@ into its next checkout; it is also the form Citus propagates to its worker nodes
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import weakref
 from collections.abc import AsyncIterator, Iterator
@@ -36,8 +37,9 @@ from dataclasses import dataclass, field
 from typing import Any, LiteralString
 
 import psycopg
-from psycopg import pq, sql
-from psycopg.pq import TransactionStatus
+from psycopg import errors as pg_errors
+from psycopg import generators, pq, sql
+from psycopg.pq import ExecStatus, TransactionStatus
 
 from skilldb import _validate
 from skilldb.errors import (
@@ -199,27 +201,80 @@ def _translated(exc: psycopg.Error) -> BaseException:
     return translate(exc) or exc
 
 
-def _begin(conn: AnyConnection) -> sql.Composed:
+#: ``BEGIN`` for a connection's (isolation level, read only, deferrable), as psycopg would send it.
+_BEGINS: dict[tuple[Any, Any, Any], str] = {}
+#: Bound values written as a plain quoted literal (what ``sql.Literal`` gives them on any connection).
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_.:@+=/-]+")
+
+
+def _begin(conn: AnyConnection) -> str:
     """The ``BEGIN`` psycopg would send for ``conn`` (its isolation level, read only, deferrable)."""
-    parts = [sql.SQL("BEGIN")]
-    if conn.isolation_level is not None:
-        parts.append(sql.SQL("ISOLATION LEVEL " + psycopg.IsolationLevel(conn.isolation_level).name.replace("_", " ")))
-    if conn.read_only is not None:
-        parts.append(sql.SQL("READ ONLY" if conn.read_only else "READ WRITE"))
-    if conn.deferrable is not None:
-        parts.append(sql.SQL("DEFERRABLE" if conn.deferrable else "NOT DEFERRABLE"))
-    return sql.SQL(" ").join(parts)
+    key = (conn.isolation_level, conn.read_only, conn.deferrable)
+    begin = _BEGINS.get(key)
+    if begin is None:
+        isolation, read_only, deferrable = key
+        parts = ["BEGIN"]
+        if isolation is not None:
+            parts.append("ISOLATION LEVEL " + psycopg.IsolationLevel(isolation).name.replace("_", " "))
+        if read_only is not None:
+            parts.append("READ ONLY" if read_only else "READ WRITE")
+        if deferrable is not None:
+            parts.append("DEFERRABLE" if deferrable else "NOT DEFERRABLE")
+        begin = _BEGINS[key] = " ".join(parts)
+    return begin
 
 
-def _opening(conn: AnyConnection, binding: Binding) -> list[sql.Composed]:
+def _opening(conn: AnyConnection, binding: Binding) -> list[bytes]:
     """The statements that open the block: ``BEGIN`` and the ``SET LOCAL`` binding, as one
     simple-protocol query (one round trip), or as two inside a pipeline (which queues them
     anyway and takes one statement per query). Never prepared: one statement per bound
-    value would crowd out the named queries."""
-    begin, bind = _begin(conn), bind_sql(SCOPES[binding.param].setting, binding.value)
-    if conn.pgconn.pipeline_status != pq.PipelineStatus.OFF:
+    value would crowd out the named queries.
+
+    The value is quoted as :func:`bind_sql` quotes it; a value of only letters, digits and
+    ``_.:@+=/-`` needs no escaping, and is written as is between quotes.
+    """
+    setting, value = SCOPES[binding.param].setting, binding.value
+    if _PLAIN_VALUE.fullmatch(value):
+        bind = f"SET LOCAL {setting} = '{value}'".encode()
+    else:
+        bind = bind_sql(setting, value).as_bytes(conn)
+    begin = _begin(conn).encode()
+    if _in_pipeline(conn):
         return [begin, bind]
-    return [sql.SQL("; ").join([begin, bind])]
+    return [begin + b"; " + bind]
+
+
+def _in_pipeline(conn: AnyConnection) -> bool:
+    return conn.pgconn.pipeline_status != pq.PipelineStatus.OFF
+
+
+def _check(conn: AnyConnection, results: list[pq.abc.PGresult]) -> None:
+    """Raise the error of a failed command, as psycopg does for its own ``COMMIT``."""
+    for result in results:
+        if result.status == ExecStatus.FATAL_ERROR:
+            raise pg_errors.error_from_result(result, encoding=conn.info.encoding)
+
+
+def _command(conn: psycopg.Connection[Any], command: bytes) -> None:
+    """Run ``command`` (simple query protocol: no parameters, one or more statements) and
+    wait for it, raising its error.
+
+    What psycopg does for its own ``COMMIT`` (``send_query`` and its ``execute`` generator
+    under the connection's lock and wait loop), without building a cursor, a query object
+    and a prepared-statement lookup for a statement that has no parameters and no rows.
+    """
+    with conn.lock:
+        conn.pgconn.send_query(command)
+        results = conn.wait(generators.execute(conn.pgconn))
+    _check(conn, results)
+
+
+async def _acommand(conn: psycopg.AsyncConnection[Any], command: bytes) -> None:
+    """Async twin of :func:`_command`."""
+    async with conn.lock:
+        conn.pgconn.send_query(command)
+        results = await conn.wait(generators.execute(conn.pgconn))
+    _check(conn, results)
 
 
 def _closable(conn: AnyConnection) -> bool:
@@ -231,16 +286,21 @@ def block(conn: psycopg.Connection[Any], value: Any, param: str, name: str) -> I
     """A transaction on ``conn`` with ``value`` bound as the scope ``param`` (see :func:`tenant`).
 
     Opens with ``BEGIN`` and the binding in one round trip: the connection is switched
-    to autocommit for the block (so that psycopg sends no ``BEGIN`` of its own) and back
-    when it ends; the block commits (or rolls back) itself.
+    to autocommit for the block (so that psycopg sends no ``BEGIN`` of its own, and a
+    statement after a raw ``COMMIT`` starts no transaction of its own) and back when it
+    ends; the block commits (or rolls back) itself. Outside pipeline mode the opening and
+    the ``COMMIT`` go as bare commands (:func:`_command`); inside one, through psycopg.
     """
     with _claim(conn, value, name, param) as binding:
         autocommit = conn.autocommit
         try:
             if not autocommit:
                 conn.autocommit = True
-            for statement in _opening(conn, binding):
-                conn.execute(statement, prepare=False)
+            if _in_pipeline(conn):
+                for statement in _opening(conn, binding):
+                    conn.execute(statement, prepare=False)
+            else:
+                _command(conn, _opening(conn, binding)[0])
             try:
                 yield binding
                 check_open(conn, binding)
@@ -254,7 +314,10 @@ def block(conn: psycopg.Connection[Any], value: Any, param: str, name: str) -> I
                     return  # psycopg's way to roll back on purpose, as in conn.transaction()
                 raise
             try:
-                conn.commit()
+                if _in_pipeline(conn):
+                    conn.commit()
+                else:
+                    _command(conn, b"COMMIT")
             except psycopg.Error as exc:
                 raise _translated(exc) from exc
         finally:
@@ -270,8 +333,11 @@ async def ablock(conn: psycopg.AsyncConnection[Any], value: Any, param: str, nam
         try:
             if not autocommit:
                 await conn.set_autocommit(True)
-            for statement in _opening(conn, binding):
-                await conn.execute(statement, prepare=False)
+            if _in_pipeline(conn):
+                for statement in _opening(conn, binding):
+                    await conn.execute(statement, prepare=False)
+            else:
+                await _acommand(conn, _opening(conn, binding)[0])
             try:
                 yield binding
                 check_open(conn, binding)
@@ -285,7 +351,10 @@ async def ablock(conn: psycopg.AsyncConnection[Any], value: Any, param: str, nam
                     return
                 raise
             try:
-                await conn.commit()
+                if _in_pipeline(conn):
+                    await conn.commit()
+                else:
+                    await _acommand(conn, b"COMMIT")
             except psycopg.Error as exc:
                 raise _translated(exc) from exc
         finally:
