@@ -688,6 +688,7 @@ def _start_prompt_import() -> Call[str, str]:
 
     :return: the tenant's id.
     :raises UnknownReference: the bound tenant has no row in ``tenants``.
+    :raises TenantRequired: no ``skilldb.tenant`` block is open on ``conn``.
     """
     missing = one_or(lambda: UnknownReference("tenants: the bound tenant has no row; create it with create_tenant"))
     return Call("start_prompt_import", {}, scalar_row, missing)
@@ -701,6 +702,8 @@ def _create_prompt_skills(revisions: Sequence[PromptRevision]) -> Call[_Imported
 
     :param revisions: the staged revisions, in history order (several may share a title).
     :return: one :class:`_ImportedSkill` per title, in order of first appearance.
+    :raises AlreadyExists: a slug the bound tenant already uses for another skill.
+    :raises TenantRequired: no ``skilldb.tenant`` block is open on ``conn``.
     """
     params = {
         "source": SOURCE,
@@ -725,6 +728,8 @@ def _create_prompt_versions(
     :param revisions: the staged revisions, in history order.
     :param skill_ids: the skill of each revision (as ``create_prompt_skills`` found or made it).
     :return: how many versions and users were created.
+    :raises InvalidInput: a version breaks a CHECK (hash, content type, number).
+    :raises TenantRequired: no ``skilldb.tenant`` block is open on ``conn``.
     """
     params = {
         "source": SOURCE,
@@ -755,6 +760,7 @@ def _set_prompt_published_versions(revisions: Sequence[PromptRevision], skill_id
         whether its prompt is still in the library).
     :param skill_ids: the skill of each revision.
     :return: how many skills' ``published_version_id`` changed.
+    :raises TenantRequired: no ``skilldb.tenant`` block is open on ``conn``.
     """
     params = {"source": SOURCE, "skill_ids": list(skill_ids), "in_library": [r.in_library for r in revisions]}
     return Call("set_prompt_published_versions", params, scalar_row, single)
