@@ -66,7 +66,7 @@ and ``metrics.py``), then VACUUM (ANALYZE).
 Run it from the repository root::
 
     python -m uv run python benchmarks/request.py                 # 20,000 skills, 2,000 fetches; 2-3 min
-    python -m uv run python benchmarks/request.py --profile       # + cProfile of the request path
+    python -m uv run python benchmarks/request.py --profile       # + cProfile of the request path, sync and async
     python -m uv run python benchmarks/request.py --explain       # + EXPLAIN (ANALYZE, BUFFERS) of both statements
     python -m uv run python benchmarks/request.py --data-dir .skilldb/bench --reuse   # keep and reuse the data
 
@@ -670,6 +670,26 @@ def profile_request(conninfo: str, ids: Sequence[str]) -> None:
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
     log(f"\ncProfile of the skilldb request over {len(ids)} ids (by own time):\n{out.getvalue()}")
+
+    async def aprofile() -> cProfile.Profile:
+        async with await psycopg.AsyncConnection.connect(conninfo) as aconn:
+
+            async def arequest(sid: str) -> None:
+                async with skilldb.aio.tenant(aconn, TENANT):
+                    await skilldb.aio.get_skill_with_relations(aconn, sid)
+
+            for sid in ids:  # warm-up
+                await arequest(sid)
+            aprofiler = cProfile.Profile()
+            aprofiler.enable()
+            for sid in ids:
+                await arequest(sid)
+            aprofiler.disable()
+            return aprofiler
+
+    out = io.StringIO()
+    pstats.Stats(asyncio.run(aprofile()), stream=out).sort_stats("tottime").print_stats(30)
+    log(f"\ncProfile of the skilldb.aio request over {len(ids)} ids (by own time):\n{out.getvalue()}")
 
 
 def explain(super_info: str, app_info: str, sid: str) -> None:
