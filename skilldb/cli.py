@@ -58,11 +58,17 @@ def _server_conninfo(data_dir: Path) -> str:
 
 
 def _act_as_application(conn: psycopg.Connection[Any]) -> str:
-    """``SET ROLE skilldb_app`` when allowed, so row-level security applies as in production."""
-    try:
-        conn.execute("SET ROLE skilldb_app")
-    except pg.InsufficientPrivilege:
-        conn.rollback()
+    """``SET ROLE skilldb_app`` when allowed, so row-level security applies as in production.
+
+    Not on Citus: the coordinator reaches the workers as the current role, and
+    ``skilldb_app`` may not log in; the connecting role then acts (every operation still
+    names its tenant).
+    """
+    if conn.execute("SELECT FROM pg_catalog.pg_extension WHERE extname = 'citus'").fetchone() is None:
+        try:
+            conn.execute("SET ROLE skilldb_app")
+        except pg.InsufficientPrivilege:
+            conn.rollback()
     conn.commit()
     row = conn.execute("SELECT current_user").fetchone()
     conn.rollback()

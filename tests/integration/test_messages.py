@@ -324,6 +324,9 @@ def generic_plan(conn: psycopg.Connection[Any], query: str, args: str) -> str:
     return plan
 
 
+@pytest.mark.plain_postgresql(
+    "Citus plans every execution with its parameters (custom plans) and cannot build a generic plan of it"
+)
 def test_the_inbox_reads_use_their_indexes_in_generic_plans(app_conn: psycopg.Connection[Any], team: Team) -> None:
     t = team.tenant_id
     with skilldb.tenant(app_conn, t):

@@ -323,6 +323,9 @@ def test_deleted_skill_and_user_leave_events_with_no_relations(
     assert event.tenant_id == tenant_a
 
 
+@pytest.mark.plain_postgresql(
+    "Citus plans every execution with its parameters (custom plans) and cannot build a generic plan of it"
+)
 @pytest.mark.parametrize("order_by", list(ORDER_SQL))
 def test_the_keyset_condition_is_an_index_condition_even_in_generic_plans(
     app_conn: psycopg.Connection[Any], tenant_a: str, order_by: str

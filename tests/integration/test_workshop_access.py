@@ -172,8 +172,7 @@ def world(pg_server: Server, clones: Clones) -> Iterator[World]:
             shared = share(app, scene)
         yield World(db, scene, shared)
     finally:
-        with psycopg.connect(pg_server.conninfo(pg_server.maintenance_dbname), autocommit=True) as conn:
-            Clones.drop(conn, name)
+        clones.drop(name)
 
 
 @dataclass(frozen=True)
@@ -925,8 +924,7 @@ def crowd(pg_server: Server, clones: Clones) -> Iterator[Crowd]:
             assert row is not None and row[0] > 20_000
         yield Crowd(db, scene)
     finally:
-        with psycopg.connect(pg_server.conninfo(pg_server.maintenance_dbname), autocommit=True) as conn:
-            Clones.drop(conn, name)
+        clones.drop(name)
 
 
 def generic_plan(conn: Conn, query: str, *args: str) -> str:

@@ -1,0 +1,154 @@
+"""On Citus (``SKILLDB_TEST_CITUS=1``): how migration 0023 distributed the schema, and that
+every named query of a tenant is routed to one shard.
+
+Elsewhere these tests are skipped: they need a coordinator and workers, which
+``.ci/run`` starts for its second run of the suite.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from skilldb.check import _scan, read_queries
+from tests.plugin import Database, citus_mode
+
+pytestmark = pytest.mark.skipif(not citus_mode(), reason="runs on a Citus cluster only (SKILLDB_TEST_CITUS=1)")
+
+TENANT_TABLES = {"tenants", "users", "skills", "skill_versions", "ratings", "usage_events", "skill_messages"}
+WORKSHOP_TABLES = {"workshops", "workshop_members", "step_definitions", "workshop_steps", "sessions", "build_packs"}
+
+#: A sample value (as text) for a parameter of each type, the tenant's aside.
+SAMPLE_BY_TYPE = {
+    "boolean": "true",
+    "integer": "1",
+    "bigint": "1",
+    "smallint": "1",
+    "timestamp with time zone": "2026-01-01 00:00:00+00",
+    "moment": "2026-01-01 00:00:00+00",
+    "jsonb": "{}",
+    "json": "{}",
+    "bytea": "\\x00",
+}
+
+
+def test_tenant_tables_are_colocated_and_workshop_tables_stay_on_the_coordinator(
+    admin_conn: psycopg.Connection[Any],
+) -> None:
+    rows = admin_conn.execute(
+        "SELECT logicalrelid::text, column_to_column_name(logicalrelid, partkey), colocationid, partmethod"
+        " FROM pg_dist_partition"
+    ).fetchall()
+    distributed = {table: (column, group, method) for table, column, group, method in rows}
+    assert set(distributed) == TENANT_TABLES, "exactly the tenant tables are in Citus' metadata"
+    assert {column for column, _, _ in distributed.values()} == {"tenant_id", "id"}
+    assert distributed["tenants"][0] == "id"
+    assert len({group for _, group, _ in distributed.values()}) == 1, "one colocation group"
+    assert {method for _, _, method in distributed.values()} == {"h"}
+    local = admin_conn.execute(
+        "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'"
+    ).fetchall()
+    assert WORKSHOP_TABLES <= {name for (name,) in local} - set(distributed)
+
+
+def test_the_binding_reaches_the_workers(app_conn: psycopg.Connection[Any]) -> None:
+    setting = app_conn.execute("SHOW citus.propagate_set_commands").fetchone()
+    assert setting == ("local",)
+    app_conn.rollback()
+
+
+def _sample(name: str, type_name: str, tenant: str) -> str:
+    if name in ("tenant_id",):
+        return tenant
+    if type_name.endswith("[]"):
+        return "{}"
+    return SAMPLE_BY_TYPE.get(type_name, "sample")
+
+
+def _plan(conn: psycopg.Connection[Any], text: str, names: list[str], tenant: str) -> str:
+    """EXPLAIN of ``text`` executed with sample values: as a prepared statement, or, where
+    Citus cannot EXPLAIN an ``INSERT ... SELECT`` prepared with parameters ("no value found
+    for parameter 1"; it runs it), with the same values written into the statement."""
+    conn.execute(f"PREPARE skilldb_route AS {text}")
+    (types,) = conn.execute(
+        "SELECT parameter_types::text[] FROM pg_prepared_statements WHERE name = 'skilldb_route'"
+    ).fetchone() or ([],)
+    values = [
+        sql.SQL("{}::{}").format(sql.Literal(_sample(name, type_name, tenant)), sql.SQL(type_name))
+        for name, type_name in zip(names, types, strict=True)
+    ]
+    query = sql.SQL("EXPLAIN (COSTS OFF) EXECUTE skilldb_route{}").format(
+        sql.SQL("({})").format(sql.SQL(", ").join(values)) if values else sql.SQL("")
+    )
+    try:
+        with conn.transaction():
+            return "\n".join(row[0] for row in conn.execute(query).fetchall())
+    except psycopg.errors.UndefinedObject as exc:
+        if "no value found for parameter" not in str(exc):
+            raise
+    inlined = text
+    for n in range(len(values), 0, -1):
+        inlined = inlined.replace(f"${n}", values[n - 1].as_string(conn))
+    return "\n".join(row[0] for row in conn.execute(f"EXPLAIN (COSTS OFF) {inlined}").fetchall())
+
+
+def _routed(plan: str, *, workshop: bool) -> bool:
+    """Whether a plan reads the distributed tables on one shard only (a workshop query:
+    not at all). A plan with no Citus scan reads no distributed table: it is a bare
+    ``Result`` (a call of a function Citus delegates to the tenant's node) or a workshop
+    query on the coordinator's own tables."""
+    if workshop:
+        return "Citus" not in plan
+    if "Citus" not in plan:
+        return re.search(r"^\s*(Result|ProjectSet)\b", plan, re.M) is not None
+    counts = [int(n) for n in re.findall(r"Task Count: (\d+)", plan)]
+    return bool(counts) and all(n == 1 for n in counts)
+
+
+def test_a_query_that_forgets_the_tenant_is_caught(db: Database) -> None:
+    """The check of the test below fails a query that reads every tenant's shards."""
+    with psycopg.connect(db.app_url) as conn:
+        conn.execute("SET LOCAL app.current_tenant_id = 'tenant-routed'")
+        fan_out = _plan(conn, "SELECT count(*) FROM skills WHERE name = $1", ["name"], "tenant-routed")
+        conn.rollback()
+        conn.execute("DEALLOCATE ALL")
+        conn.execute("SET LOCAL app.current_tenant_id = 'tenant-routed'")
+        routed = _plan(
+            conn, "SELECT count(*) FROM skills WHERE tenant_id = $1 AND name = $2", ["tenant_id", "name"], "tenant-routed"
+        )
+        conn.rollback()
+    assert "Task Count: 8" in fan_out
+    assert not _routed(fan_out, workshop=False)
+    assert _routed(routed, workshop=False)
+    assert not _routed(routed, workshop=True)
+
+
+def test_every_named_query_of_a_tenant_is_routed_to_one_shard(db: Database) -> None:
+    """EXPLAIN every named query with the tenant bound: a plan that reads a distributed
+    table must send one task (``Task Count: 1``); a workshop query must not touch Citus."""
+    tenant = "tenant-routed"
+    wrong: dict[str, str] = {}
+    checked = 0
+    with psycopg.connect(db.app_url) as conn:
+        for block in read_queries():
+            prepared, _ = _scan(block)
+            assert prepared is not None, block.name
+            conn.execute(sql.SQL("SET LOCAL app.current_tenant_id = {}").format(sql.Literal(tenant)))
+            conn.execute(sql.SQL("SET LOCAL app.clerk_user_id = {}").format(sql.Literal("user-routed")))
+            try:
+                plan = _plan(conn, prepared.text, list(prepared.params), tenant)
+            except psycopg.Error as exc:
+                wrong[block.name] = f"EXPLAIN failed: {exc}"
+                continue
+            finally:
+                conn.rollback()
+                conn.execute("DEALLOCATE ALL")  # prepared statements outlive transactions
+            if not _routed(plan, workshop=block.name.startswith("workshops.")):
+                wrong[block.name] = plan
+            checked += 1
+    assert checked >= 40, wrong
+    assert not wrong, "not routed to one shard:\n\n" + "\n\n".join(f"{k}:\n{v}" for k, v in wrong.items())
