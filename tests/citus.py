@@ -38,7 +38,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-__all__ = ["CITUS_ENV", "Cluster", "CitusError", "find_pg_config", "start_cluster"]
+__all__ = ["CITUS_ENV", "CitusError", "Cluster", "find_pg_config", "start_cluster"]
 
 #: Environment variable that turns on the Citus mode of the test suite.
 CITUS_ENV = "SKILLDB_TEST_CITUS"
@@ -134,11 +134,10 @@ class Cluster:
         """
         for node in self.nodes:
             with psycopg.connect(node.conninfo("postgres"), autocommit=True) as conn:
+                conn.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(sql.Identifier(dbname)))
                 conn.execute(
-                    sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(sql.Identifier(dbname))
-                )
-                conn.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = %s AND pid <> pg_backend_pid()",
                     (dbname,),
                 )
 
@@ -175,7 +174,8 @@ class Cluster:
     def stop(self) -> None:
         """Stop every node and delete the cluster's directory."""
         for node in self.nodes:
-            self._run(str(self.bindir / "pg_ctl"), "-D", str(node.data_dir), "-m", "immediate", "-w", "stop", check=False)
+            pg_ctl = str(self.bindir / "pg_ctl")
+            self._run(pg_ctl, "-D", str(node.data_dir), "-m", "immediate", "-w", "stop", check=False)
         shutil.rmtree(self.base, ignore_errors=True)
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

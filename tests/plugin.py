@@ -10,9 +10,10 @@ The server is, in order of preference:
   directory for the session (works as root, where ``initdb`` itself refuses to run,
   and on machines with no PostgreSQL installed).
 
-The template is built once (migrations applied by yoyo); every test gets its own clone (``CREATE DATABASE ... TEMPLATE``),
-made ahead of time by a background thread while the previous test runs, since a
-clone costs about 0.3 s of mostly server-side copying.
+The template is built once (migrations applied by yoyo); every test gets its own
+clone (``CREATE DATABASE ... TEMPLATE``), made ahead of time by a background thread
+while the previous test runs, since a clone costs about 0.3 s of mostly server-side
+copying.
 Tests then connect either as the superuser (``admin_conn``, bypasses row-level
 security, for setup and for acting as a DBA in psql) or as ``skilldb_test_app``, a
 login role that is only a member of ``skilldb_app`` (``app_conn``), as applications do.

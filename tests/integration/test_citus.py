@@ -117,9 +117,8 @@ def test_a_query_that_forgets_the_tenant_is_caught(db: Database) -> None:
         conn.rollback()
         conn.execute("DEALLOCATE ALL")
         conn.execute("SET LOCAL app.current_tenant_id = 'tenant-routed'")
-        routed = _plan(
-            conn, "SELECT count(*) FROM skills WHERE tenant_id = $1 AND name = $2", ["tenant_id", "name"], "tenant-routed"
-        )
+        query = "SELECT count(*) FROM skills WHERE tenant_id = $1 AND name = $2"
+        routed = _plan(conn, query, ["tenant_id", "name"], "tenant-routed")
         conn.rollback()
     assert "Task Count: 8" in fan_out
     assert not _routed(fan_out, workshop=False)
