@@ -191,22 +191,6 @@ BEGIN
         PERFORM set_config('citus.enable_ddl_propagation', 'on', true);
     END LOOP;
 
-    /* The definitions replaced below, for the rollback to put back. */
-    CREATE TABLE skilldb_citus_replaced_functions (
-        signature text PRIMARY KEY,
-        definition text NOT NULL
-    );
-    COMMENT ON TABLE skilldb_citus_replaced_functions IS
-        'Citus only (migration 0023): the functions 0023 replaced, as they were, for its rollback.';
-    INSERT INTO skilldb_citus_replaced_functions (signature, definition)
-    SELECT p.oid::regprocedure::text, pg_get_functiondef(p.oid)
-    FROM pg_catalog.pg_proc p
-    WHERE p.oid IN (
-        'rating_average(integer, integer)'::regprocedure,
-        'apply_rating_changes()'::regprocedure,
-        'count_new_usage_events()'::regprocedure
-    );
-
     /* Citus computes expressions of a statement's parameters before it sends the
        statement to a shard, both branches of a CASE included: the average divides by
        nullif(count, 0) instead of behind CASE WHEN count > 0 (the same result). */
@@ -263,6 +247,27 @@ BEGIN
                 WHERE s.tenant_id = counted.tenant_id AND s.id = counted.skill_id;
             END LOOP;
             RETURN NULL;
+        END
+        $body$
+    $create$;
+
+    /* A worker's error reaches the client with its message, detail and hint only: the
+       message update guard names its constraint and table in the detail as well. */
+    EXECUTE $create$
+        CREATE OR REPLACE FUNCTION guard_skill_message_update() RETURNS trigger
+        LANGUAGE plpgsql AS $body$
+        BEGIN
+            IF NEW.status IS DISTINCT FROM OLD.status AND OLD.status <> 'pending' THEN
+                RAISE EXCEPTION 'skill message % is already %: only a pending message changes status', OLD.id, OLD.status
+                    USING ERRCODE = 'check_violation', TABLE = 'skill_messages', CONSTRAINT = 'skill_messages_status_once',
+                          DETAIL = 'violates constraint "skill_messages_status_once" of table "skill_messages"';
+            END IF;
+            IF NEW.read_at IS DISTINCT FROM OLD.read_at AND OLD.read_at IS NOT NULL THEN
+                RAISE EXCEPTION 'skill message % was read at %: read_at is set once', OLD.id, OLD.read_at
+                    USING ERRCODE = 'check_violation', TABLE = 'skill_messages', CONSTRAINT = 'skill_messages_read_once',
+                          DETAIL = 'violates constraint "skill_messages_read_once" of table "skill_messages"';
+            END IF;
+            RETURN NEW;
         END
         $body$
     $create$;

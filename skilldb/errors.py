@@ -181,6 +181,16 @@ class _Names:
     detail: str
 
 
+def without_shard_ids(text: str) -> str:
+    """``text`` with Citus shard names mapped back to their tables' (and constraints') names:
+    ``users_102039`` -> ``users``, ``skills_tenant_id_slug_key_102041`` -> ``skills_tenant_id_slug_key``.
+
+    :param text: an error message, detail or hint raised on a Citus worker.
+    :return: the text with every ``<name>_<shard id>`` (an id of 6 or more digits) shortened to ``<name>``.
+    """
+    return _SHARD_NAME.sub(r"\1", text)
+
+
 def _names(exc: psycopg.Error) -> _Names:
     """The error's table, constraint, message and detail, with Citus shard names mapped back.
 
@@ -193,8 +203,8 @@ def _names(exc: psycopg.Error) -> _Names:
     message, detail = diag.message_primary or str(exc), diag.message_detail or ""
     table, constraint = diag.table_name, diag.constraint_name
     if "while executing command on" in (diag.context or ""):
-        message, detail = _SHARD_NAME.sub(r"\1", message), _SHARD_NAME.sub(r"\1", detail)
-        quoted = _QUOTED_NAME.findall(message)
+        message, detail = without_shard_ids(message), without_shard_ids(detail)
+        quoted = _QUOTED_NAME.findall(message) + _QUOTED_NAME.findall(detail)
         constraint = constraint or next((name for kind, name in quoted if kind == "constraint"), None)
         if table is None and constraint is not None:
             # the table a constraint belongs to ("still referenced" names both tables)

@@ -56,7 +56,7 @@ from psycopg import sql
 import skilldb
 from skilldb import errors
 from tests import catalog
-from tests.plugin import Clones, Database, Server
+from tests.plugin import Clones, Database, Server, citus_mode
 from tests.sample import Generator, Row, SampleError, Samples, Schema, Table, generate, new_row
 
 # -- the world: one database, sample rows of two tenants, what the application may do ----------
@@ -255,7 +255,8 @@ def attempt(
             type(exc).__name__,
             -1,
             (),
-            mask(" | ".join(parts), masks or {}),
+            # a worker names the shard a row would go to, which follows from the tenant id alone
+            mask(errors.without_shard_ids(" | ".join(parts)), masks or {}),
             diag.sqlstate if diag else None,
             diag.constraint_name if diag else None,
         )
@@ -404,6 +405,8 @@ def test_updates_and_deletes_of_the_other_tenants_rows_change_nothing(world: Wor
             statement = sql.SQL("UPDATE {} SET {} = %s WHERE {}").format(ident, sql.Identifier(t.owner), where)
             got = attempt(world.app, statement, [world.b, *params])
             expected = expected_denial([t.owner], g.update, "RowSecurityViolation")
+            if citus_mode():  # Citus refuses to change a distribution column at all, for anyone
+                expected = "FeatureNotSupported"
             if got.error != expected:
                 problems.append(f"{name}: moving A's row to B: {got}; expected {expected}")
             # row-level security does not apply to TRUNCATE: the privilege must not be there
@@ -752,6 +755,8 @@ def test_views_over_tenant_tables_run_as_the_invoker(world: World) -> None:
     conn = world.admin
     assert views_without_security_invoker(conn) == []
     with conn.transaction(force_rollback=True):
+        if citus_mode():  # DDL after a parallel read of a distributed table needs one connection per node
+            conn.execute("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
         conn.execute("CREATE VIEW guard_definer AS SELECT id, name FROM skills")
         conn.execute("CREATE VIEW guard_invoker WITH (security_invoker = on) AS SELECT id FROM users")
         conn.execute("CREATE VIEW guard_outer AS SELECT id FROM guard_invoker")  # an owner's view over an invoker's

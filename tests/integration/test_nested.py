@@ -292,10 +292,12 @@ def test_version_rating_user_and_event_relations_match_the_tables(
 def test_user_usage_events_are_the_newest_fifty(app_conn: psycopg.Connection[Any], tenant_a: str) -> None:
     with skilldb.tenant(app_conn, tenant_a):
         user = skilldb.create_user(app_conn, email="busy@example.com")
-        app_conn.execute(
+        # rows written as values (Citus copies the rows of an INSERT ... SELECT from a function
+        # to the shards with COPY, which row-level security refuses)
+        app_conn.cursor().executemany(
             "INSERT INTO usage_events (user_id, tool_name, created_at)"
-            " SELECT %s, 'cli', now() - make_interval(mins => n) FROM generate_series(1, 55) n",
-            (user.id,),
+            " VALUES (%s, 'cli', now() - make_interval(mins => %s))",
+            [(user.id, n) for n in range(1, 56)],
         )
     with skilldb.tenant(app_conn, tenant_a):
         got = skilldb.get_user_with_relations(app_conn, user.id)

@@ -80,7 +80,9 @@ def test_status_and_format_values_are_checked_text(admin_conn: psycopg.Connectio
         assert all(f"'{v}'" in checks[name] for v in values), checks[name]
     assert "sessions_ended_after_started" in checks
     assert not any("role" in d for d in checks.values()), "member roles are extensible: no CHECK"
-    enums = admin_conn.execute("SELECT count(*) FROM pg_type WHERE typtype = 'e'").fetchone()
+    enums = admin_conn.execute(
+        "SELECT count(*) FROM pg_type WHERE typtype = 'e' AND typnamespace = 'public'::regnamespace"
+    ).fetchone()
     assert enums == (0,)
 
 
