@@ -137,10 +137,19 @@ BEGIN
         );
     END LOOP;
 
-    -- distribute, colocated with tenants
+    /* distribute, colocated with tenants. The rows a table already has are copied to its
+       shards as inserts: the tables' own triggers are off meanwhile, or the copy would
+       number the versions again, count every usage event and rating a second time and
+       find no tenant bound. */
+    FOREACH t IN ARRAY tenant_tables LOOP
+        EXECUTE format('ALTER TABLE %I DISABLE TRIGGER USER', t);
+    END LOOP;
     PERFORM create_distributed_table('tenants', 'id');
     FOREACH t IN ARRAY tenant_tables[2:] LOOP
         PERFORM create_distributed_table(t, 'tenant_id', colocate_with => 'tenants');
+    END LOOP;
+    FOREACH t IN ARRAY tenant_tables LOOP
+        EXECUTE format('ALTER TABLE %I ENABLE TRIGGER USER', t);
     END LOOP;
 
     -- the foreign keys back, SET NULL (column) as a trigger on the referenced table
