@@ -57,8 +57,11 @@ def apply_before_distribution(conninfo: str) -> None:
     backend = get_backend(yoyo_url(conninfo))
     migrations = read_migrations(str(MIGRATIONS_DIR))
     earlier = migrations.filter(lambda m: m.id < DISTRIBUTING)
-    with backend.lock():
-        backend.apply_migrations(backend.to_apply(earlier))
+    try:
+        with backend.lock():
+            backend.apply_migrations(backend.to_apply(earlier))
+    finally:
+        backend.connection.close()
 
 
 def counters(conninfo: str) -> dict[str, int]:

@@ -14,6 +14,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+import skilldb
 from skilldb.check import _scan, read_queries
 from tests.plugin import Database, citus_mode
 
@@ -151,3 +152,71 @@ def test_every_named_query_of_a_tenant_is_routed_to_one_shard(db: Database) -> N
             checked += 1
     assert checked >= 40, wrong
     assert not wrong, "not routed to one shard:\n\n" + "\n\n".join(f"{k}:\n{v}" for k, v in wrong.items())
+
+
+def test_a_populated_database_is_distributed_with_its_rows_numbers_and_counters(empty_db: Database) -> None:
+    """An operator's database moving to Citus: 0001-0022 applied and written to through the
+    package on the coordinator, then 0023 distributes it. Every row, version number and
+    counter is as it was (the copy to the shards runs no trigger), and the package keeps
+    numbering and counting from there."""
+    from yoyo import get_backend, read_migrations
+
+    from skilldb._sql import MIGRATIONS_DIR
+    from skilldb.migrate import yoyo_url
+
+    backend = get_backend(yoyo_url(empty_db.admin_url))
+    try:
+        with backend.lock():
+            earlier = read_migrations(str(MIGRATIONS_DIR)).filter(lambda m: m.id < "0023")
+            backend.apply_migrations(backend.to_apply(earlier))
+    finally:
+        backend.connection.close()
+    with psycopg.connect(empty_db.admin_url, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_dist_partition").fetchone() == (0,)
+        for tenant in ("tenant-one", "tenant-two"):
+            with skilldb.tenant(conn, tenant):
+                skilldb.create_tenant(conn, name=tenant)
+                users = [skilldb.create_user(conn, email=f"u{i}@example.com") for i in range(3)]
+                for s in range(4):
+                    skill = skilldb.create_skill(conn, author_id=users[0].id, name=f"S{s}", slug=f"s{s}")
+                    for v in range(s + 1):
+                        skilldb.create_skill_version(
+                            conn,
+                            skill.id,
+                            content=f"{tenant} {s} {v}".encode(),
+                            content_url="https://example.com/v",
+                            content_type="text/plain",
+                            created_by=users[v % 3].id,
+                        )
+                    for u in users[: s % 3 + 1]:
+                        skilldb.rate_skill(conn, skill_id=skill.id, user_id=u.id, rating=s % 5 + 1)
+                    skilldb.record_usage_events(
+                        conn, [skilldb.NewUsageEvent(skill_id=skill.id, tool_name="cli", user_id=users[1].id)] * (s + 2)
+                    )
+        before = _state(conn)
+    skilldb.apply_migrations(empty_db.admin_url)
+    with psycopg.connect(empty_db.admin_url, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_dist_partition").fetchone() == (len(TENANT_TABLES),)
+        assert _state(conn) == before
+        with skilldb.tenant(conn, "tenant-one"):
+            skill = skilldb.get_skill_by_slug(conn, "s3")
+            assert skill is not None and skill.latest_version == 4
+            author = skill.author_id
+            assert author is not None
+            version = skilldb.create_skill_version(
+                conn, skill.id, content=b"after", content_url="https://example.com/v",
+                content_type="text/plain", created_by=author,
+            )  # fmt: skip
+            assert version.version == 5
+            assert skilldb.increment_skill_uses(conn, skill.id) == skill.total_uses + 1
+
+
+def _state(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
+    """Every skill's numbers and counters, and the row count of every tenant table."""
+    rows = conn.execute(
+        "SELECT tenant_id, slug, latest_version, total_uses, rating_count, rating_sum, average_rating"
+        " FROM skills ORDER BY tenant_id, slug"
+    ).fetchall()
+    for table in sorted(TENANT_TABLES):
+        rows += conn.execute(sql.SQL("SELECT {}, count(*) FROM {}").format(sql.Literal(table), sql.Identifier(table)))
+    return rows
