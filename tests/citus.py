@@ -30,9 +30,11 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -108,6 +110,17 @@ class Cluster:
     run_as: str | None
     coordinator: Node
     workers: list[Node] = field(default_factory=list)
+    _conns: dict[tuple[int, int], psycopg.Connection[Any]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _maintenance(self, node: Node) -> psycopg.Connection[Any]:
+        """This thread's autocommit connection to ``node``'s ``postgres`` database, opened once."""
+        key = (threading.get_ident(), node.port)
+        with self._lock:
+            conn = self._conns.get(key)
+            if conn is None or conn.closed:
+                conn = self._conns[key] = psycopg.connect(node.conninfo("postgres"), autocommit=True)
+        return conn
 
     @property
     def nodes(self) -> list[Node]:
@@ -117,8 +130,7 @@ class Cluster:
     def create_database(self, dbname: str) -> None:
         """Create ``dbname`` on every node, install Citus in it and register the workers."""
         for node in self.nodes:
-            with psycopg.connect(node.conninfo("postgres"), autocommit=True) as conn:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+            self._maintenance(node).execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
             with psycopg.connect(node.conninfo(dbname), autocommit=True) as conn:
                 conn.execute("CREATE EXTENSION citus")
         with psycopg.connect(self.coordinator.conninfo(dbname), autocommit=True) as conn:
@@ -133,23 +145,21 @@ class Cluster:
         connections between nodes), and PostgreSQL copies no database that has any.
         """
         for node in self.nodes:
-            with psycopg.connect(node.conninfo("postgres"), autocommit=True) as conn:
-                conn.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(sql.Identifier(dbname)))
-                conn.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                    " WHERE datname = %s AND pid <> pg_backend_pid()",
-                    (dbname,),
-                )
+            conn = self._maintenance(node)
+            conn.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(sql.Identifier(dbname)))
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (dbname,),
+            )
 
     def clone(self, template: str, dbname: str) -> None:
         """Copy the cluster database ``template`` to ``dbname`` on every node."""
         for node in self.nodes:
-            with psycopg.connect(node.conninfo("postgres"), autocommit=True) as conn:
-                conn.execute(
-                    sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
-                        sql.Identifier(dbname), sql.Identifier(template)
-                    )
+            self._maintenance(node).execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
+                    sql.Identifier(dbname), sql.Identifier(template)
                 )
+            )
 
     def drop_database(self, dbname: str) -> None:
         """Drop ``dbname`` on every node (if it exists).
@@ -158,21 +168,24 @@ class Cluster:
         it serves, which can make even ``DROP DATABASE ... WITH (FORCE)`` find it in use.
         """
         for node in reversed(self.nodes):
-            with psycopg.connect(node.conninfo("postgres"), autocommit=True) as conn:
-                name = sql.Identifier(dbname)
-                for attempt in range(50):
-                    try:
-                        if conn.execute("SELECT FROM pg_database WHERE datname = %s", (dbname,)).fetchone():
-                            conn.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(name))
-                        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-                        break
-                    except psycopg.errors.ObjectInUse:
-                        if attempt == 49:
-                            raise
-                        time.sleep(0.1)
+            conn, name = self._maintenance(node), sql.Identifier(dbname)
+            for attempt in range(50):
+                try:
+                    if conn.execute("SELECT FROM pg_database WHERE datname = %s", (dbname,)).fetchone():
+                        conn.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(name))
+                    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+                    break
+                except psycopg.errors.ObjectInUse:
+                    if attempt == 49:
+                        raise
+                    time.sleep(0.1)
 
     def stop(self) -> None:
         """Stop every node and delete the cluster's directory."""
+        with self._lock:
+            for conn in self._conns.values():
+                conn.close()
+            self._conns.clear()
         for node in self.nodes:
             pg_ctl = str(self.bindir / "pg_ctl")
             self._run(pg_ctl, "-D", str(node.data_dir), "-m", "immediate", "-w", "stop", check=False)

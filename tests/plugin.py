@@ -44,6 +44,29 @@ APP_PASSWORD = "skilldb_test_app"
 TEMPLATE_DB = f"skilldb_template_{os.getpid()}"
 
 
+_ADMIN: dict[tuple[int, str], psycopg.Connection[Any]] = {}
+_ADMIN_LOCK = threading.Lock()
+
+
+def _admin(conninfo: str) -> psycopg.Connection[Any]:
+    """This thread's autocommit connection to ``conninfo`` (the maintenance database),
+    opened once: databases are created and dropped around every test."""
+    key = (threading.get_ident(), conninfo)
+    with _ADMIN_LOCK:
+        conn = _ADMIN.get(key)
+        if conn is None or conn.closed:
+            conn = _ADMIN[key] = psycopg.connect(conninfo, autocommit=True)
+    return conn
+
+
+def _close_admin() -> None:
+    """Close the connections :func:`_admin` opened (before their server stops)."""
+    with _ADMIN_LOCK:
+        for conn in _ADMIN.values():
+            conn.close()
+        _ADMIN.clear()
+
+
 @dataclass(frozen=True)
 class Server:
     """Where the test server is and how to reach it as its superuser."""
@@ -65,29 +88,30 @@ class Server:
         if self.cluster is not None:
             self.cluster.create_database(dbname)
         else:
-            with psycopg.connect(self.conninfo(self.maintenance_dbname), autocommit=True) as conn:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+            _admin(self.conninfo(self.maintenance_dbname)).execute(
+                sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname))
+            )
 
     def clone(self, template: str, dbname: str) -> None:
         """Create ``dbname`` as a copy of ``template`` (on a Citus cluster: on every node)."""
         if self.cluster is not None:
             self.cluster.clone(template, dbname)
             return
-        with psycopg.connect(self.conninfo(self.maintenance_dbname), autocommit=True) as conn:
-            conn.execute(
-                # FILE_COPY: faster than the default WAL_LOG for a small template
-                sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
-                    sql.Identifier(dbname), sql.Identifier(template)
-                )
+        _admin(self.conninfo(self.maintenance_dbname)).execute(
+            # FILE_COPY: faster than the default WAL_LOG for a small template
+            sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
+                sql.Identifier(dbname), sql.Identifier(template)
             )
+        )
 
     def drop_database(self, dbname: str) -> None:
         """Drop ``dbname`` if it exists (on a Citus cluster: on every node)."""
         if self.cluster is not None:
             self.cluster.drop_database(dbname)
             return
-        with psycopg.connect(self.conninfo(self.maintenance_dbname), autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+        _admin(self.conninfo(self.maintenance_dbname)).execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
+        )
 
 
 @dataclass(frozen=True)
@@ -150,6 +174,7 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         password=str(params["password"]) if params.get("password") else None,
         maintenance_dbname=str(params.get("dbname") or "postgres"),
     )
+    _close_admin()
     if embedded is not None:
         embedded.stop()
 
