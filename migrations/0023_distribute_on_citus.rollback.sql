@@ -11,14 +11,7 @@ SET LOCAL statement_timeout = '600s';
 
 DO $citus$
 DECLARE
-    tenant_tables constant text[] := ARRAY[
-        'tenants', 'users', 'skills', 'skill_versions', 'ratings', 'usage_events', 'skill_messages'
-    ];
-    t text;
-    column_name text;
     trigger_ record;
-    policy record;
-    policies jsonb := '[]';
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'citus') THEN
         RETURN;
@@ -151,30 +144,7 @@ BEGIN
     END LOOP;
     DROP FUNCTION skilldb_set_null_on_delete();
 
-    FOR policy IN
-        SELECT p.tablename, p.policyname, p.permissive, p.roles, p.cmd, p.qual, p.with_check
-        FROM pg_catalog.pg_policies p
-        WHERE p.schemaname = 'public' AND p.tablename = ANY (tenant_tables)
-    LOOP
-        policies := policies || to_jsonb(policy);
-        EXECUTE format('DROP POLICY %I ON %I', policy.policyname, policy.tablename);
-    END LOOP;
-    FOREACH t IN ARRAY tenant_tables LOOP
-        column_name := CASE t WHEN 'tenants' THEN 'id' ELSE 'tenant_id' END;
-        EXECUTE format('ALTER TABLE %I DROP CONSTRAINT %I', t, t || '_' || column_name || '_valid');
-        EXECUTE format('ALTER TABLE %I ALTER COLUMN %I TYPE key_text', t, column_name);
-    END LOOP;
-    FOR policy IN SELECT * FROM jsonb_to_recordset(policies) AS p (
-        tablename text, policyname text, permissive text, roles text[], cmd text, qual text, with_check text
-    ) LOOP
-        EXECUTE format(
-            'CREATE POLICY %I ON %I AS %s FOR %s TO %s%s%s',
-            policy.policyname, policy.tablename, policy.permissive, policy.cmd,
-            (SELECT string_agg(CASE WHEN r = 'public' THEN 'PUBLIC' ELSE quote_ident(r) END, ', ')
-             FROM unnest(policy.roles) AS r),
-            CASE WHEN policy.qual IS NOT NULL THEN format(' USING (%s)', policy.qual) ELSE '' END,
-            CASE WHEN policy.with_check IS NOT NULL THEN format(' WITH CHECK (%s)', policy.with_check) ELSE '' END
-        );
-    END LOOP;
+    PERFORM skilldb_retype_tenant_keys('key_text');
+    DROP FUNCTION skilldb_retype_tenant_keys(regtype);
 END
 $citus$;

@@ -43,11 +43,8 @@ DECLARE
         'tenants', 'users', 'skills', 'skill_versions', 'ratings', 'usage_events', 'skill_messages'
     ];
     t text;
-    column_name text;
     fk record;
     foreign_keys jsonb := '[]';
-    policy record;
-    policies jsonb := '[]';
     grants record;
     arguments text;
 BEGIN
@@ -107,35 +104,58 @@ BEGIN
         EXECUTE format('ALTER TABLE %I DROP CONSTRAINT %I', fk.child, fk.conname);
     END LOOP;
 
-    -- the distribution columns as plain text, around their policies
-    FOR policy IN
-        SELECT p.tablename, p.policyname, p.permissive, p.roles, p.cmd, p.qual, p.with_check
-        FROM pg_catalog.pg_policies p
-        WHERE p.schemaname = 'public' AND p.tablename = ANY (tenant_tables)
-    LOOP
-        policies := policies || to_jsonb(policy);
-        EXECUTE format('DROP POLICY %I ON %I', policy.policyname, policy.tablename);
-    END LOOP;
-    FOREACH t IN ARRAY tenant_tables LOOP
-        column_name := CASE t WHEN 'tenants' THEN 'id' ELSE 'tenant_id' END;
-        EXECUTE format('ALTER TABLE %I ALTER COLUMN %I TYPE text', t, column_name);
-        EXECUTE format(
-            'ALTER TABLE %I ADD CONSTRAINT %I CHECK (%I::key_text IS NOT NULL)',
-            t, t || '_' || column_name || '_valid', column_name
-        );
-    END LOOP;
-    FOR policy IN SELECT * FROM jsonb_to_recordset(policies) AS p (
-        tablename text, policyname text, permissive text, roles text[], cmd text, qual text, with_check text
-    ) LOOP
-        EXECUTE format(
-            'CREATE POLICY %I ON %I AS %s FOR %s TO %s%s%s',
-            policy.policyname, policy.tablename, policy.permissive, policy.cmd,
-            (SELECT string_agg(CASE WHEN r = 'public' THEN 'PUBLIC' ELSE quote_ident(r) END, ', ')
-             FROM unnest(policy.roles) AS r),
-            CASE WHEN policy.qual IS NOT NULL THEN format(' USING (%s)', policy.qual) ELSE '' END,
-            CASE WHEN policy.with_check IS NOT NULL THEN format(' WITH CHECK (%s)', policy.with_check) ELSE '' END
-        );
-    END LOOP;
+    /* The distribution columns as plain text (key_text's rule kept as a CHECK), around
+       their policies; the rollback calls the same function to make them key_text again. */
+    EXECUTE $create$
+        CREATE FUNCTION skilldb_retype_tenant_keys(key_type regtype) RETURNS void
+        LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $body$
+        DECLARE
+            tenant_tables constant text[] := ARRAY[
+                'tenants', 'users', 'skills', 'skill_versions', 'ratings', 'usage_events', 'skill_messages'
+            ];
+            t text;
+            key_column text;
+            policy record;
+            policies jsonb := '[]';
+        BEGIN
+            FOR policy IN
+                SELECT p.tablename, p.policyname, p.permissive, p.roles, p.cmd, p.qual, p.with_check
+                FROM pg_catalog.pg_policies p
+                WHERE p.schemaname = 'public' AND p.tablename = ANY (tenant_tables)
+            LOOP
+                policies := policies || to_jsonb(policy);
+                EXECUTE format('DROP POLICY %I ON %I', policy.policyname, policy.tablename);
+            END LOOP;
+            FOREACH t IN ARRAY tenant_tables LOOP
+                key_column := CASE t WHEN 'tenants' THEN 'id' ELSE 'tenant_id' END;
+                EXECUTE format('ALTER TABLE %I DROP CONSTRAINT IF EXISTS %I', t, t || '_' || key_column || '_valid');
+                EXECUTE format('ALTER TABLE %I ALTER COLUMN %I TYPE %s', t, key_column, key_type);
+                IF key_type = 'text'::regtype THEN
+                    EXECUTE format(
+                        'ALTER TABLE %I ADD CONSTRAINT %I CHECK (%I::key_text IS NOT NULL)',
+                        t, t || '_' || key_column || '_valid', key_column
+                    );
+                END IF;
+            END LOOP;
+            FOR policy IN SELECT * FROM jsonb_to_recordset(policies) AS p (
+                tablename text, policyname text, permissive text, roles text[], cmd text, qual text, with_check text
+            ) LOOP
+                EXECUTE format(
+                    'CREATE POLICY %I ON %I AS %s FOR %s TO %s%s%s',
+                    policy.policyname, policy.tablename, policy.permissive, policy.cmd,
+                    (SELECT string_agg(CASE WHEN r = 'public' THEN 'PUBLIC' ELSE quote_ident(r) END, ', ')
+                     FROM unnest(policy.roles) AS r),
+                    CASE WHEN policy.qual IS NOT NULL THEN format(' USING (%s)', policy.qual) ELSE '' END,
+                    CASE WHEN policy.with_check IS NOT NULL THEN format(' WITH CHECK (%s)', policy.with_check) ELSE '' END
+                );
+            END LOOP;
+        END
+        $body$
+    $create$;
+    COMMENT ON FUNCTION skilldb_retype_tenant_keys(regtype) IS
+        'Citus only (0023): gives the tenant tables'' distribution columns the type text (with key_text''s rule as a CHECK) or key_text, around their policies.';
+    REVOKE ALL ON FUNCTION skilldb_retype_tenant_keys(regtype) FROM PUBLIC;
+    PERFORM skilldb_retype_tenant_keys('text');
 
     /* distribute, colocated with tenants. The rows a table already has are copied to its
        shards as inserts: the tables' own triggers are off meanwhile, or the copy would
