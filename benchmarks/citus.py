@@ -155,6 +155,7 @@ def plans(conninfo: str, ids: list[str], user_id: str) -> str:
                 {
                     "tenant_id": TENANT,
                     "skill_id": ids[0],
+                    "version_id": "bench-version",
                     "content_url": "https://example.com/bench",
                     "content_hash": "0" * 64,
                     "content_type": "text/markdown",

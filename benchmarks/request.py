@@ -86,6 +86,7 @@ import pstats
 import random
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -499,6 +500,7 @@ def write_paths(conns: Connections, app_info: str) -> list[Path]:
         params = {
             "tenant_id": t,
             "skill_id": key.skill_id,
+            "version_id": str(uuid.uuid4()),
             "content_url": f"skills/{key.skill_id}/plain-{n}.md",
             "content_hash": "0" * 64,
             "content_type": "text/markdown",

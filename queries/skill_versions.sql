@@ -5,15 +5,18 @@
 -- Row-level security, which reads app.current_tenant_id, is a second wall: a
 -- :tenant_id that differs from the bound tenant matches no row.
 
--- name: create_skill_version(tenant_id, skill_id, content_url, content_hash, content_type, name, description, metadata, created_by)^
+-- name: create_skill_version(tenant_id, skill_id, version_id, content_url, content_hash, content_type, name, description, metadata, created_by)^
 -- Creates the skill's next version and returns it; name and description default to
--- the skill's current ones. No row when the bound tenant has no such skill.
-INSERT INTO skill_versions (
-    tenant_id, skill_id, content_url, content_hash, content_type, name, description, metadata,
+-- the skill's current ones. No row when the bound tenant has no such skill. The id comes
+-- from the caller: a volatile default (gen_random_uuid()) would make Citus run this
+-- INSERT ... SELECT in two steps through the coordinator instead of on the tenant's shard
+-- (and Citus needs the alias v to send a RETURNING with it to the shard).
+INSERT INTO skill_versions AS v (
+    id, tenant_id, skill_id, content_url, content_hash, content_type, name, description, metadata,
     created_by
 )
 SELECT
-    s.tenant_id, s.id, :content_url, :content_hash, :content_type,
+    :version_id, s.tenant_id, s.id, :content_url, :content_hash, :content_type,
     coalesce(:name, s.name), coalesce(:description, s.description),
     coalesce(:metadata::jsonb, '{}'), :created_by
 FROM skills s

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from psycopg.rows import class_row
@@ -37,7 +38,8 @@ def create_skill_version(
     on one skill get distinct, consecutive numbers with no gaps. The skill's version
     pointers are left alone (see :func:`skilldb.publish_version`).
 
-    SQL: ``queries/skill_versions.sql`` ``create_skill_version`` (one ``INSERT ... SELECT``).
+    SQL: ``queries/skill_versions.sql`` ``create_skill_version`` (one ``INSERT ... SELECT``;
+    the new version's id, a random UUID as text, is made here).
 
     :param conn: a connection inside a ``skilldb.tenant`` block.
     :param skill_id: a skill of the bound tenant.
@@ -58,6 +60,7 @@ def create_skill_version(
     """
     params = {
         "skill_id": skill_id,
+        "version_id": str(uuid.uuid4()),  # the default's format (gen_random_uuid()::text), made here
         "content_url": content_url,
         "content_hash": sha256_hex(content),
         "content_type": content_type,
