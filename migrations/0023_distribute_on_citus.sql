@@ -28,6 +28,14 @@
 --   grant, the shards get the privilege on the whole table. The coordinator keeps the
 --   column grants and checks them against the statement the application sent: the
 --   application connects to the coordinator.
+-- * A populated database is distributed with its rows; the tables' own triggers are off
+--   while the rows are copied to the shards (version numbers and counters are kept).
+-- * Where Citus runs things differently, the functions do it its way: the metric triggers
+--   update skill by skill (a shard's trigger reaches only its tenant's shards), the three
+--   metric functions the application calls run on the tenant's node (force_delegation),
+--   rating_average divides by nullif(count, 0) (Citus computes both branches of a CASE
+--   over parameters), and the message guard names its constraint in the error's detail
+--   (a worker's error reaches the client without its constraint field).
 -- * The database gets citus.propagate_set_commands = 'local', so that the SET LOCAL
 --   tenant binding reaches the workers (set_config() and plain SET never do).
 -- The workshop tables stay on the coordinator as ordinary tables: they have no tenant
