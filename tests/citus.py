@@ -40,7 +40,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-__all__ = ["CITUS_ENV", "CitusError", "Cluster", "find_pg_config", "start_cluster"]
+__all__ = ["CITUS_ENV", "CitusError", "Cluster", "MaintenanceConnections", "find_pg_config", "start_cluster"]
 
 #: Environment variable that turns on the Citus mode of the test suite.
 CITUS_ENV = "SKILLDB_TEST_CITUS"
@@ -57,6 +57,32 @@ SETTINGS = {
     "citus.shard_count": "8",
     "max_prepared_transactions": "100",
 }
+
+
+class MaintenanceConnections:
+    """One autocommit connection per (thread, conninfo), opened on first use and kept:
+    the suite creates and drops databases around every test, from the main thread and
+    from the thread that clones ahead. :meth:`close` closes them all (before the server stops)."""
+
+    def __init__(self) -> None:
+        self._conns: dict[tuple[int, str], psycopg.Connection[Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, conninfo: str) -> psycopg.Connection[Any]:
+        """This thread's connection to ``conninfo``."""
+        key = (threading.get_ident(), conninfo)
+        with self._lock:
+            conn = self._conns.get(key)
+            if conn is None or conn.closed:
+                conn = self._conns[key] = psycopg.connect(conninfo, autocommit=True)
+        return conn
+
+    def close(self) -> None:
+        """Close every connection opened so far."""
+        with self._lock:
+            for conn in self._conns.values():
+                conn.close()
+            self._conns.clear()
 
 
 class CitusError(RuntimeError):
@@ -110,17 +136,11 @@ class Cluster:
     run_as: str | None
     coordinator: Node
     workers: list[Node] = field(default_factory=list)
-    _conns: dict[tuple[int, int], psycopg.Connection[Any]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _conns: MaintenanceConnections = field(default_factory=MaintenanceConnections)
 
     def _maintenance(self, node: Node) -> psycopg.Connection[Any]:
         """This thread's autocommit connection to ``node``'s ``postgres`` database, opened once."""
-        key = (threading.get_ident(), node.port)
-        with self._lock:
-            conn = self._conns.get(key)
-            if conn is None or conn.closed:
-                conn = self._conns[key] = psycopg.connect(node.conninfo("postgres"), autocommit=True)
-        return conn
+        return self._conns.get(node.conninfo("postgres"))
 
     @property
     def nodes(self) -> list[Node]:
@@ -182,10 +202,7 @@ class Cluster:
 
     def stop(self) -> None:
         """Stop every node and delete the cluster's directory."""
-        with self._lock:
-            for conn in self._conns.values():
-                conn.close()
-            self._conns.clear()
+        self._conns.close()
         for node in self.nodes:
             pg_ctl = str(self.bindir / "pg_ctl")
             self._run(pg_ctl, "-D", str(node.data_dir), "-m", "immediate", "-w", "stop", check=False)

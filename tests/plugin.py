@@ -37,34 +37,15 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 import skilldb
 from skilldb.embedded import start_embedded
-from tests.citus import CITUS_ENV, Cluster, start_cluster
+from tests.citus import CITUS_ENV, Cluster, MaintenanceConnections, start_cluster
 
 APP_LOGIN = "skilldb_test_app"
 APP_PASSWORD = "skilldb_test_app"
 TEMPLATE_DB = f"skilldb_template_{os.getpid()}"
 
 
-_ADMIN: dict[tuple[int, str], psycopg.Connection[Any]] = {}
-_ADMIN_LOCK = threading.Lock()
-
-
-def _admin(conninfo: str) -> psycopg.Connection[Any]:
-    """This thread's autocommit connection to ``conninfo`` (the maintenance database),
-    opened once: databases are created and dropped around every test."""
-    key = (threading.get_ident(), conninfo)
-    with _ADMIN_LOCK:
-        conn = _ADMIN.get(key)
-        if conn is None or conn.closed:
-            conn = _ADMIN[key] = psycopg.connect(conninfo, autocommit=True)
-    return conn
-
-
-def _close_admin() -> None:
-    """Close the connections :func:`_admin` opened (before their server stops)."""
-    with _ADMIN_LOCK:
-        for conn in _ADMIN.values():
-            conn.close()
-        _ADMIN.clear()
+#: The connections that create and drop the test databases on a plain server.
+_ADMIN = MaintenanceConnections()
 
 
 @dataclass(frozen=True)
@@ -88,7 +69,7 @@ class Server:
         if self.cluster is not None:
             self.cluster.create_database(dbname)
         else:
-            _admin(self.conninfo(self.maintenance_dbname)).execute(
+            _ADMIN.get(self.conninfo(self.maintenance_dbname)).execute(
                 sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname))
             )
 
@@ -97,7 +78,7 @@ class Server:
         if self.cluster is not None:
             self.cluster.clone(template, dbname)
             return
-        _admin(self.conninfo(self.maintenance_dbname)).execute(
+        _ADMIN.get(self.conninfo(self.maintenance_dbname)).execute(
             # FILE_COPY: faster than the default WAL_LOG for a small template
             sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
                 sql.Identifier(dbname), sql.Identifier(template)
@@ -109,7 +90,7 @@ class Server:
         if self.cluster is not None:
             self.cluster.drop_database(dbname)
             return
-        _admin(self.conninfo(self.maintenance_dbname)).execute(
+        _ADMIN.get(self.conninfo(self.maintenance_dbname)).execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
         )
 
@@ -174,7 +155,7 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         password=str(params["password"]) if params.get("password") else None,
         maintenance_dbname=str(params.get("dbname") or "postgres"),
     )
-    _close_admin()
+    _ADMIN.close()
     if embedded is not None:
         embedded.stop()
 
