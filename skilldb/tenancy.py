@@ -31,9 +31,10 @@ import asyncio
 import re
 import threading
 import weakref
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Any, LiteralString
 
 import psycopg
@@ -117,10 +118,13 @@ def _owner(conn: AnyConnection) -> object:
     return threading.get_ident()
 
 
-@contextmanager
-def _claim(conn: AnyConnection, value: Any, name: str, param: str) -> Iterator[Binding]:
-    """Validate, then register a binding for ``conn`` for the duration of the block."""
-    value = _validate.rule(param, str)(value)
+#: The check of each scope's bound value (a tenant id, a person id), made once.
+_CHECKS = {param: _validate.rule(param, str) for param in SCOPES}
+
+
+def _claim(conn: AnyConnection, value: Any, name: str, param: str) -> Binding:
+    """Validate, then register a binding for ``conn`` (until :func:`_release`)."""
+    value = _CHECKS[param](value)
     expected = psycopg.AsyncConnection if name.startswith("skilldb.aio") else psycopg.Connection
     if not isinstance(conn, expected):
         raise TypeError(f"{name}(): conn must be a psycopg.{expected.__name__}, got {type(conn).__name__}")
@@ -133,18 +137,19 @@ def _claim(conn: AnyConnection, value: Any, name: str, param: str) -> Iterator[B
                 f"{name}(): the connection is already bound by another block "
                 "(of this or another thread or task); a connection serves one block at a time"
             )
-        status = conn.info.transaction_status
+        status = conn.pgconn.transaction_status
         if status != TransactionStatus.IDLE:
             raise TransactionInProgress(
                 f"{name}() starts the transaction it binds, but the connection is already "
-                f"in one ({status.name}): commit or roll back first"
+                f"in one ({TransactionStatus(status).name}): commit or roll back first"
             )
         binding = _BINDINGS[conn] = Binding(param, value, _owner(conn))
-    try:
-        yield binding
-    finally:
-        with _LOCK:
-            _BINDINGS.pop(conn, None)
+    return binding
+
+
+def _release(conn: AnyConnection) -> None:
+    with _LOCK:
+        _BINDINGS.pop(conn, None)
 
 
 def bound(conn: AnyConnection, name: str, param: str = "tenant_id") -> Binding:
@@ -170,7 +175,7 @@ def bound(conn: AnyConnection, name: str, param: str = "tenant_id") -> Binding:
 
 def check_open(conn: AnyConnection, binding: Binding) -> None:
     """Raise if the block's transaction failed or was ended under it."""
-    status = conn.info.transaction_status
+    status = conn.pgconn.transaction_status
     if status == TransactionStatus.INERROR:
         cause = f" (first failure: {binding.failure})" if binding.failure is not None else ""
         raise TransactionAborted(
@@ -278,22 +283,34 @@ async def _acommand(conn: psycopg.AsyncConnection[Any], command: bytes) -> None:
 
 
 def _closable(conn: AnyConnection) -> bool:
-    return not conn.closed and conn.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR)
+    return not conn.closed and conn.pgconn.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR)
 
 
-@contextmanager
-def block(conn: psycopg.Connection[Any], value: Any, param: str, name: str) -> Iterator[Binding]:
-    """A transaction on ``conn`` with ``value`` bound as the scope ``param`` (see :func:`tenant`).
+class Block:
+    """A transaction on a connection with a value bound as one scope: what :func:`tenant`
+    and :func:`acting_as` return (``with``); entering it yields the connection.
 
     Opens with ``BEGIN`` and the binding in one round trip: the connection is switched
     to autocommit for the block (so that psycopg sends no ``BEGIN`` of its own, and a
     statement after a raw ``COMMIT`` starts no transaction of its own) and back when it
     ends; the block commits (or rolls back) itself. Outside pipeline mode the opening and
     the ``COMMIT`` go as bare commands (:func:`_command`); inside one, through psycopg.
+
+    A class rather than a generator context manager: it runs on every request, and a
+    generator (three of them, nested) cost more than the rest of the block's Python.
     """
-    with _claim(conn, value, name, param) as binding:
-        autocommit = conn.autocommit
+
+    __slots__ = ("_autocommit", "_binding", "_conn", "_name", "_param", "_value")
+
+    def __init__(self, conn: psycopg.Connection[Any], value: Any, param: str, name: str) -> None:
+        self._conn, self._value, self._param, self._name = conn, value, param, name
+        self._autocommit = True
+
+    def __enter__(self) -> psycopg.Connection[Any]:
+        conn = self._conn
+        binding = self._binding = _claim(conn, self._value, self._name, self._param)
         try:
+            autocommit = self._autocommit = conn.autocommit
             if not autocommit:
                 conn.autocommit = True
             if _in_pipeline(conn):
@@ -301,36 +318,69 @@ def block(conn: psycopg.Connection[Any], value: Any, param: str, name: str) -> I
                     conn.execute(statement, prepare=False)
             else:
                 _command(conn, _opening(conn, binding)[0])
-            try:
-                yield binding
-                check_open(conn, binding)
-            except BaseException as exc:
-                if _closable(conn):
-                    try:
-                        conn.rollback()
-                    except psycopg.Error:
-                        pass  # the connection is lost: what raised in the block says more
-                if isinstance(exc, psycopg.Rollback) and exc.transaction is None:
-                    return  # psycopg's way to roll back on purpose, as in conn.transaction()
-                raise
-            try:
-                if _in_pipeline(conn):
-                    conn.commit()
-                else:
-                    _command(conn, b"COMMIT")
-            except psycopg.Error as exc:
-                raise _translated(exc) from exc
-        finally:
-            if not autocommit and not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE:
-                conn.autocommit = False
+        except BaseException:
+            self._end()
+            raise
+        return conn
 
-
-@asynccontextmanager
-async def ablock(conn: psycopg.AsyncConnection[Any], value: Any, param: str, name: str) -> AsyncIterator[Binding]:
-    """Async twin of :func:`block`."""
-    with _claim(conn, value, name, param) as binding:
-        autocommit = conn.autocommit
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
+        conn = self._conn
         try:
+            if exc is None:
+                try:
+                    check_open(conn, self._binding)
+                except BaseException:
+                    self._rollback()
+                    raise
+                try:
+                    if _in_pipeline(conn):
+                        conn.commit()
+                    else:
+                        _command(conn, b"COMMIT")
+                except psycopg.Error as err:
+                    raise _translated(err) from err
+                return False
+            self._rollback()
+            # psycopg's way to roll back on purpose, as in conn.transaction(), is swallowed; the
+            # result is typed ``bool | None`` (as contextlib's is) so that type checkers do
+            # not take every ``return`` inside a block for one that may be skipped
+            return isinstance(exc, psycopg.Rollback) and exc.transaction is None
+        finally:
+            self._end()
+
+    def _rollback(self) -> None:
+        if _closable(self._conn):
+            try:
+                self._conn.rollback()
+            except psycopg.Error:
+                pass  # the connection is lost: what raised in the block says more
+
+    def _end(self) -> None:
+        conn = self._conn
+        try:
+            if not self._autocommit and not conn.closed and conn.pgconn.transaction_status == TransactionStatus.IDLE:
+                conn.autocommit = False
+        finally:
+            _release(conn)
+
+
+class ABlock:
+    """Async twin of :class:`Block` (``async with``), what :func:`atenant` and
+    :func:`aacting_as` return; entering it yields the connection."""
+
+    __slots__ = ("_autocommit", "_binding", "_conn", "_name", "_param", "_value")
+
+    def __init__(self, conn: psycopg.AsyncConnection[Any], value: Any, param: str, name: str) -> None:
+        self._conn, self._value, self._param, self._name = conn, value, param, name
+        self._autocommit = True
+
+    async def __aenter__(self) -> psycopg.AsyncConnection[Any]:
+        conn = self._conn
+        binding = self._binding = _claim(conn, self._value, self._name, self._param)
+        try:
+            autocommit = self._autocommit = conn.autocommit
             if not autocommit:
                 await conn.set_autocommit(True)
             if _in_pipeline(conn):
@@ -338,32 +388,63 @@ async def ablock(conn: psycopg.AsyncConnection[Any], value: Any, param: str, nam
                     await conn.execute(statement, prepare=False)
             else:
                 await _acommand(conn, _opening(conn, binding)[0])
-            try:
-                yield binding
-                check_open(conn, binding)
-            except BaseException as exc:
-                if _closable(conn):
-                    try:
-                        await conn.rollback()
-                    except psycopg.Error:
-                        pass
-                if isinstance(exc, psycopg.Rollback) and exc.transaction is None:
-                    return
-                raise
-            try:
-                if _in_pipeline(conn):
-                    await conn.commit()
-                else:
-                    await _acommand(conn, b"COMMIT")
-            except psycopg.Error as exc:
-                raise _translated(exc) from exc
+        except BaseException:
+            await self._end()
+            raise
+        return conn
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
+        conn = self._conn
+        try:
+            if exc is None:
+                try:
+                    check_open(conn, self._binding)
+                except BaseException:
+                    await self._rollback()
+                    raise
+                try:
+                    if _in_pipeline(conn):
+                        await conn.commit()
+                    else:
+                        await _acommand(conn, b"COMMIT")
+                except psycopg.Error as err:
+                    raise _translated(err) from err
+                return False
+            await self._rollback()
+            return isinstance(exc, psycopg.Rollback) and exc.transaction is None
         finally:
-            if not autocommit and not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE:
+            await self._end()
+
+    async def _rollback(self) -> None:
+        if _closable(self._conn):
+            try:
+                await self._conn.rollback()
+            except psycopg.Error:
+                pass
+
+    async def _end(self) -> None:
+        conn = self._conn
+        try:
+            if not self._autocommit and not conn.closed and conn.pgconn.transaction_status == TransactionStatus.IDLE:
                 await conn.set_autocommit(False)
+        finally:
+            _release(conn)
 
 
-@contextmanager
-def tenant(conn: psycopg.Connection[Any], tenant_id: str) -> Iterator[psycopg.Connection[Any]]:
+def block(conn: psycopg.Connection[Any], value: Any, param: str, name: str) -> Block:
+    """A transaction on ``conn`` with ``value`` bound as the scope ``param`` (see :func:`tenant`);
+    ``name`` is the public name its errors give."""
+    return Block(conn, value, param, name)
+
+
+def ablock(conn: psycopg.AsyncConnection[Any], value: Any, param: str, name: str) -> ABlock:
+    """Async twin of :func:`block`."""
+    return ABlock(conn, value, param, name)
+
+
+def tenant(conn: psycopg.Connection[Any], tenant_id: str) -> Block:
     """Open a transaction on ``conn`` bound to ``tenant_id``; commit on success, roll back on error.
 
     Runs ``BEGIN`` (psycopg), ``SET LOCAL app.current_tenant_id = '<tenant_id>'``, the
@@ -393,12 +474,10 @@ def tenant(conn: psycopg.Connection[Any], tenant_id: str) -> Iterator[psycopg.Co
     :raises TransactionEnded: (at exit) a raw COMMIT or ROLLBACK ended the transaction inside.
     :raises SerializationFailure: (at exit) the COMMIT lost to a concurrent transaction.
     """
-    with block(conn, tenant_id, "tenant_id", "skilldb.tenant"):
-        yield conn
+    return Block(conn, tenant_id, "tenant_id", "skilldb.tenant")
 
 
-@asynccontextmanager
-async def atenant(conn: psycopg.AsyncConnection[Any], tenant_id: str) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+def atenant(conn: psycopg.AsyncConnection[Any], tenant_id: str) -> ABlock:
     """Async twin of :func:`tenant` for ``psycopg.AsyncConnection`` (``async with``).
 
     The block belongs to the asyncio task that entered it: operations called with
@@ -412,12 +491,10 @@ async def atenant(conn: psycopg.AsyncConnection[Any], tenant_id: str) -> AsyncIt
     :raises TransactionEnded: (at exit) a raw COMMIT or ROLLBACK ended the transaction inside.
     :raises SerializationFailure: (at exit) the COMMIT lost to a concurrent transaction.
     """
-    async with ablock(conn, tenant_id, "tenant_id", "skilldb.aio.tenant"):
-        yield conn
+    return ABlock(conn, tenant_id, "tenant_id", "skilldb.aio.tenant")
 
 
-@contextmanager
-def acting_as(conn: psycopg.Connection[Any], clerk_user_id: str) -> Iterator[psycopg.Connection[Any]]:
+def acting_as(conn: psycopg.Connection[Any], clerk_user_id: str) -> Block:
     """Open a transaction on ``conn`` acting as one person; commit on success, roll back on error.
 
     The workshops domain's :func:`tenant`: runs ``BEGIN``, ``SET LOCAL app.clerk_user_id
@@ -436,14 +513,10 @@ def acting_as(conn: psycopg.Connection[Any], clerk_user_id: str) -> Iterator[psy
     :raises TransactionAborted: (at exit) a statement of the block failed; nothing was committed.
     :raises TransactionEnded: (at exit) a raw COMMIT or ROLLBACK ended the transaction inside.
     """
-    with block(conn, clerk_user_id, "acting_user_id", "skilldb.workshops.acting_as"):
-        yield conn
+    return Block(conn, clerk_user_id, "acting_user_id", "skilldb.workshops.acting_as")
 
 
-@asynccontextmanager
-async def aacting_as(
-    conn: psycopg.AsyncConnection[Any], clerk_user_id: str
-) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+def aacting_as(conn: psycopg.AsyncConnection[Any], clerk_user_id: str) -> ABlock:
     """Async twin of :func:`acting_as` for ``psycopg.AsyncConnection`` (``async with``).
 
     :raises InvalidInput: ``clerk_user_id`` is not a valid id.
@@ -453,5 +526,4 @@ async def aacting_as(
     :raises TransactionAborted: (at exit) a statement of the block failed; nothing was committed.
     :raises TransactionEnded: (at exit) a raw COMMIT or ROLLBACK ended the transaction inside.
     """
-    async with ablock(conn, clerk_user_id, "acting_user_id", "skilldb.aio.workshops.acting_as"):
-        yield conn
+    return ABlock(conn, clerk_user_id, "acting_user_id", "skilldb.aio.workshops.acting_as")
