@@ -27,19 +27,21 @@ Skill detail (``--calls`` random skill ids; sync and async paths interleaved in 
   ``skilldb_app`` only, row-level security on);
 * ``skilldb request, prepare_threshold=None``: the same on a connection that prepares nothing
   (PgBouncer without prepared-statement support);
-* ``1-round-trip request (reference, not adopted)``: the request in one round trip: BEGIN,
-  the binding, the package's statement and COMMIT sent in one psycopg pipeline, rows mapped by
-  the package's row factory. Not what ``skilldb.tenant`` does: its opening is sent when the block
-  is entered (raw statements inside the block run in the bound transaction, and their results
-  and errors come at the statement), and its COMMIT is confirmed when the block ends. This row
-  measures what giving that up would gain; ``2-round-trip request (reference, not adopted)``
-  gives up the first only (the opening sent with the statement, COMMIT on its own);
-* ``plain psycopg async`` and ``skilldb.aio request``: the baseline and the request on
-  ``psycopg.AsyncConnection``.
+* ``skilldb request as tenant(...).run``: the same request as
+  ``skilldb.tenant(conn, t).run(skilldb.get_skill_with_relations, skill_id)``: BEGIN READ ONLY,
+  the binding, the statement and COMMIT in one psycopg pipeline, one round trip (the ``with``
+  form sends its opening on entry and confirms its COMMIT at exit, so that raw statements
+  inside run bound with their results at the statement: three round trips); and the same with
+  ``prepare_threshold=None``;
+* ``hand-built 1-round-trip request (reference)``: that pipeline written by hand with psycopg
+  (rows mapped by the package's row factory): what ``.run`` costs over it;
+* ``plain psycopg async``, ``skilldb.aio request`` and ``skilldb.aio request as
+  tenant(...).run``: the baseline and both request forms on ``psycopg.AsyncConnection``.
 
 List pages (``--pages`` pages of 50, each starting after one of the same random skills, newest
 first): the frozen list statement through plain psycopg (superuser, no binding, dict rows)
-and ``with skilldb.tenant(conn, t): skilldb.list_skills_with_relations(conn, limit=50, after=...)``.
+and ``with skilldb.tenant(conn, t): skilldb.list_skills_with_relations(conn, limit=50, after=...)``,
+and the same page as ``skilldb.tenant(conn, t).run(skilldb.list_skills_with_relations, ...)``.
 
 Writes (``--writes`` skills of their own, never read by the paths above): plain psycopg in one
 transaction (``conn.transaction()``: BEGIN, ``SET LOCAL`` binding, which the version trigger
@@ -412,9 +414,20 @@ async def fetch_paths(conns: Connections, super_info: str, app_info: str) -> lis
 
         paths.append(sync_path(label, conn, request))
 
+    for label, kwargs in (
+        ("skilldb request as tenant(...).run", {}),
+        ("skilldb tenant(...).run, prepare_threshold=None", {"prepare_threshold": None}),
+    ):
+        conn = conns.connect(app_info, **kwargs)
+
+        def run(sid: str, conn: psycopg.Connection[Any] = conn) -> Any:
+            return skilldb.tenant(conn, t).run(skilldb.get_skill_with_relations, sid)
+
+        paths.append(sync_path(label, conn, run))
+
     piped = conns.connect(app_info, autocommit=True)
     make_row = model_row(skilldb.SkillWithRelations)
-    begin, bind = "BEGIN", bind_tenant_sql(t)
+    begin, bind = "BEGIN READ ONLY", bind_tenant_sql(t)
 
     def one_round_trip(sid: str) -> Any:
         cur = piped.cursor(row_factory=make_row, binary=True)
@@ -426,22 +439,7 @@ async def fetch_paths(conns: Connections, super_info: str, app_info: str) -> lis
             piped.execute("COMMIT")
         return cur.fetchone()
 
-    paths.append(sync_path("1-round-trip request (reference, not adopted)", piped, one_round_trip))
-
-    piped2 = conns.connect(app_info, autocommit=True)
-
-    def two_round_trips(sid: str) -> Any:
-        cur = piped2.cursor(row_factory=make_row, binary=True)
-        cur.adapters.register_loader(JSON_OID, _JsonBytesLoader)
-        with piped2.pipeline():
-            piped2.execute(begin)
-            piped2.execute(bind)
-            cur.execute(package_sql, {"tenant_id": t, "skill_id": sid}, prepare=True)
-        row = cur.fetchone()
-        piped2.commit()
-        return row
-
-    paths.append(sync_path("2-round-trip request (reference, not adopted)", piped2, two_round_trips))
+    paths.append(sync_path("hand-built 1-round-trip request (reference)", piped, one_round_trip))
 
     aplain = await conns.aconnect(super_info, autocommit=True, row_factory=dict_row)
 
@@ -458,6 +456,13 @@ async def fetch_paths(conns: Connections, super_info: str, app_info: str) -> lis
             return await skilldb.aio.get_skill_with_relations(aconn, sid)
 
     paths.append(async_path("skilldb.aio request", aconn, arequest))
+
+    arun_conn = await conns.aconnect(app_info)
+
+    async def arun(sid: str) -> Any:
+        return await skilldb.aio.tenant(arun_conn, t).run(skilldb.aio.get_skill_with_relations, sid)
+
+    paths.append(async_path("skilldb.aio request as tenant(...).run", arun_conn, arun))
     return paths
 
 
@@ -477,9 +482,16 @@ def page_paths(conns: Connections, super_info: str, app_info: str) -> list[Path]
         with skilldb.tenant(conn, t):
             return skilldb.list_skills_with_relations(conn, order_by="created_at", limit=PAGE_SIZE, after=cursor).items
 
+    run_conn = conns.connect(app_info)
+
+    def run(cursor: str) -> Any:
+        block = skilldb.tenant(run_conn, t)
+        return block.run(skilldb.list_skills_with_relations, order_by="created_at", limit=PAGE_SIZE, after=cursor).items
+
     return [
         sync_path("plain psycopg page (no binding, dict rows)", plain, plain_page),
         sync_path("skilldb page request", conn, request),
+        sync_path("skilldb page request as tenant(...).run", run_conn, run),
     ]
 
 
@@ -805,25 +817,34 @@ async def bench(super_info: str, app_info: str, data: SmallSet, args: argparse.N
     log("\ntargets (medians, against plain psycopg with one prepared statement and no tenant binding):")
     control = sync_ratios["plain psycopg again (A/A control)"]
     log(f"(the A/A control, the baseline on a second connection, is at {control:.3f}x)")
-    request = sync_ratios["skilldb request"]
-    log(verdict("whole tenant-bound request", request, 1.10))
-    log(verdict("whole tenant-bound request, stretch", request, 0.90))
+    request, run = sync_ratios["skilldb request"], sync_ratios["skilldb request as tenant(...).run"]
+    log(verdict("whole tenant-bound request (with skilldb.tenant(...): ...)", request, 1.10))
+    log(verdict("whole tenant-bound request as skilldb.tenant(...).run(...)", run, 1.10))
+    log(verdict("whole tenant-bound request, stretch, with", request, 0.90))
+    log(verdict("whole tenant-bound request, stretch, as .run", run, 0.90))
     log(verdict("fetch alone inside a bound block", sync_ratios["skilldb fetch in a bound block"], 1.00))
     log(verdict("skilldb.aio request against plain psycopg async", aio_ratios["skilldb.aio request"], 1.15))
     log(
-        f"reported: prepare_threshold=None request {sync_ratios['skilldb request, prepare_threshold=None']:.2f}x;"
+        verdict(
+            "skilldb.aio request as .run against plain psycopg async",
+            aio_ratios["skilldb.aio request as tenant(...).run"],
+            1.15,
+        )
+    )
+    log(
+        f"reported: prepare_threshold=None request {sync_ratios['skilldb request, prepare_threshold=None']:.2f}x"
+        f" ({sync_ratios['skilldb tenant(...).run, prepare_threshold=None']:.2f}x as .run);"
         f" page request {page_ratios['skilldb page request']:.2f}x ({pages[1].trips:.0f} round trips vs"
-        f" {pages[0].trips:.0f}); write request {write_ratios['skilldb write request']:.2f}x of plain psycopg's"
+        f" {pages[0].trips:.0f}), as .run {page_ratios['skilldb page request as tenant(...).run']:.2f}x"
+        f" ({pages[2].trips:.0f}); write request {write_ratios['skilldb write request']:.2f}x of plain psycopg's"
         f" transaction ({writes[1].trips:.0f} round trips vs {writes[0].trips:.0f})"
     )
-    adopted = Stats.of(by_name["skilldb request"].times).median_us
-    for n in (2, 1):
-        name = f"{n}-round-trip request (reference, not adopted)"
-        gain = adopted - Stats.of(by_name[name].times).median_us
-        log(
-            f"not adopted: {n} round trip{'s' if n > 1 else ''} per request instead of 3 would gain {gain:.0f} us a"
-            f" request ({sync_ratios[name]:.2f}x instead of {request:.2f}x)"
-        )
+    hand = by_name["hand-built 1-round-trip request (reference)"]
+    package = by_name["skilldb request as tenant(...).run"]
+    log(
+        f"tenant(...).run against the same pipeline built by hand: {Stats.of(package.times).median_us:.0f} us vs"
+        f" {Stats.of(hand.times).median_us:.0f} us"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -17,6 +17,7 @@ block's tenant to the SQL as ``:tenant_id``, and translate psycopg errors.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -206,6 +207,23 @@ class Registered:
 REGISTRY: dict[str, Registered] = {}
 
 
+@dataclass(frozen=True, slots=True)
+class Face:
+    """One face of an operation (``skilldb.<name>`` or ``skilldb.aio.<name>``), for
+    ``Block.run``: its public name, its twin's, how it makes its :class:`Call` from the
+    caller's arguments (validated), the kind of block it runs in, and whether it is async."""
+
+    public: str
+    twin: str
+    prepare: Callable[[tuple[Any, ...], dict[str, Any]], Call[Any, Any]]
+    scope: str
+    is_async: bool
+
+
+#: Every face of every operation made so far, by the function itself.
+FACES: dict[Callable[..., Any], Face] = {}
+
+
 def _make_operation(plan: Callable[P, Call[Any, T]], scope: str, namespace: str) -> Operation[P, T]:
     hints = get_type_hints(plan)
     returns = get_args(hints.pop("return"))[1]
@@ -266,6 +284,8 @@ def _make_operation(plan: Callable[P, Call[Any, T]], scope: str, namespace: str)
         face.__signature__ = _public_signature(plan, conn_type, returns)
         face.__wrapped__ = plan
     sync.aio = asynchronous  # type: ignore[attr-defined]
+    FACES[sync] = Face(public, public_aio, prepare, scope, is_async=False)
+    FACES[asynchronous] = Face(public_aio, public, prepare, scope, is_async=True)
     return cast(Operation[P, T], sync)
 
 
@@ -379,6 +399,143 @@ async def arun(conn: psycopg.AsyncConnection[Any], binding: tenancy.Binding, cal
         if err is None:
             raise
         raise err from exc
+
+
+def _rows(cur: psycopg.Cursor[R]) -> list[R]:
+    return cur.fetchall() if _has_rows(cur) else []
+
+
+async def _arows(cur: psycopg.AsyncCursor[R]) -> list[R]:
+    return await cur.fetchall() if _has_rows(cur) else []
+
+
+def run_alone(
+    conn: psycopg.Connection[Any], binding: tenancy.Binding, call: Call[R, T], opening: Sequence[bytes], read_only: bool
+) -> T:
+    """Execute ``call`` as a whole transaction in pipeline mode (for ``Block.run``) and shape its result.
+
+    Queues ``opening`` (``BEGIN`` and the binding, two statements), ``call``'s setup and
+    statement; a statement that ``read_only`` says only reads is followed by ``COMMIT``
+    and one ``Sync`` (one round trip; ``opening`` began ``READ ONLY``); one that may
+    write is synced and shaped first, then ``COMMIT`` is sent (two round trips), so that
+    a result that raises leaves the transaction uncommitted. The caller rolls back what
+    a failure left open.
+
+    :raises SkillDBError: the statement's (or the ``COMMIT``'s) error, translated.
+    """
+    sql = sql_of(call.query)
+    params = {binding.param: binding.value, **call.params}
+    try:
+        with psycopg.Cursor(conn, row_factory=call.row_factory) as cur, psycopg.Cursor(conn) as aux:
+            cur.format = pq.Format.BINARY
+            if call.json_as_bytes:
+                cur.adapters.register_loader(JSON_OID, _JsonBytesLoader)
+            with conn.pipeline() as pipeline:
+                for statement in opening:
+                    aux.execute(statement, prepare=False)
+                for setup in call.setup:
+                    cur.execute(setup, prepare=False)
+                cur.execute(sql, params, prepare=_prepare(conn))
+                if not read_only:
+                    pipeline.sync()
+                    result = call.finish(_rows(cur), cur.rowcount)
+                aux.execute(b"COMMIT", prepare=False)
+            if read_only:
+                result = call.finish(_rows(cur), cur.rowcount)
+            return result
+    except psycopg.Error as exc:
+        err = translate(exc, params)
+        if err is None:
+            raise
+        raise err from exc
+
+
+async def arun_alone(
+    conn: psycopg.AsyncConnection[Any],
+    binding: tenancy.Binding,
+    call: Call[R, T],
+    opening: Sequence[bytes],
+    read_only: bool,
+) -> T:
+    """Async twin of :func:`run_alone`."""
+    sql = sql_of(call.query)
+    params = {binding.param: binding.value, **call.params}
+    try:
+        async with psycopg.AsyncCursor(conn, row_factory=call.row_factory) as cur, psycopg.AsyncCursor(conn) as aux:
+            cur.format = pq.Format.BINARY
+            if call.json_as_bytes:
+                cur.adapters.register_loader(JSON_OID, _JsonBytesLoader)
+            async with conn.pipeline() as pipeline:
+                for statement in opening:
+                    await aux.execute(statement, prepare=False)
+                for setup in call.setup:
+                    await cur.execute(setup, prepare=False)
+                await cur.execute(sql, params, prepare=_prepare(conn))
+                if not read_only:
+                    await pipeline.sync()
+                    result = call.finish(await _arows(cur), cur.rowcount)
+                await aux.execute(b"COMMIT", prepare=False)
+            if read_only:
+                result = call.finish(await _arows(cur), cur.rowcount)
+            return result
+    except psycopg.Error as exc:
+        err = translate(exc, params)
+        if err is None:
+            raise
+        raise err from exc
+
+
+#: Functions of PostgreSQL itself that the named queries call and that write nothing. A
+#: statement calling any other (``increment_skill_uses``, a function a DBA adds) is taken
+#: as one that may write: slower by a round trip in ``Block.run``, never wrong.
+_READING_FUNCTIONS = frozenset(
+    {
+        "array_agg", "avg", "bool_and", "bool_or", "clock_timestamp", "count", "format",
+        "json_agg", "json_build_array", "json_build_object", "jsonb_agg", "jsonb_build_array",
+        "jsonb_build_object", "jsonb_each", "jsonb_typeof", "json_typeof", "lag", "lead",
+        "length", "lower", "max", "min", "now", "regexp_replace", "row_number", "row_to_json",
+        "string_agg", "sum", "to_json", "to_jsonb", "unnest", "upper",
+    }
+)  # fmt: skip
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def reads_only(call: Call[Any, Any]) -> bool:
+    """Whether ``call``'s statement only reads: one ``SELECT`` (no data-modifying ``WITH``,
+    no ``FOR UPDATE``/``SHARE``) calling only the functions of :data:`_READING_FUNCTIONS`,
+    as ``pglast`` parses it. What cannot be parsed is taken as a write."""
+    return _reads_only(sql_of(call.query))
+
+
+@cache
+def _reads_only(text: str) -> bool:
+    from pglast import ast, parse_sql, visitors  # a C extension: loaded when first needed
+    from pglast.parser import ParseError
+
+    try:
+        (raw,) = parse_sql(_PLACEHOLDER.sub(r"$1", text).replace("%%", "%"))
+    except (ParseError, ValueError):
+        return False
+    statement = raw.stmt
+    if not isinstance(statement, ast.SelectStmt):
+        return False
+    writes: list[ast.Node] = []
+
+    class Writes(visitors.Visitor):
+        def visit_LockingClause(self, ancestors: Any, node: ast.LockingClause) -> None:
+            writes.append(node)
+
+        def visit_CommonTableExpr(self, ancestors: Any, node: ast.CommonTableExpr) -> None:
+            if not isinstance(node.ctequery, ast.SelectStmt):
+                writes.append(node)
+
+        def visit_FuncCall(self, ancestors: Any, node: ast.FuncCall) -> None:
+            name = [part.sval for part in node.funcname or ()]
+            if name[-1] not in _READING_FUNCTIONS or name[:-1] not in ([], ["pg_catalog"]):
+                writes.append(node)
+
+    Writes()(statement)
+    return not writes
 
 
 def single(rows: Sequence[R], rowcount: int) -> R:

@@ -23,6 +23,12 @@ The block fails closed:
 ``SET LOCAL`` is transaction-local, so a pooled connection never carries the binding
 into its next checkout; it is also the form Citus propagates to its worker nodes
 (``set_config(..., true)`` is not propagated).
+
+The block's opening is sent when it is entered, and its ``COMMIT`` is confirmed when it
+exits, so raw statements inside run in the bound transaction with their results and
+errors at the statement: three round trips for a block of one statement. A request of
+one operation is known to hold nothing else, so ``Block.run`` sends it with its opening
+and ``COMMIT`` in one pipeline: one round trip for a read, two for a write.
 """
 
 from __future__ import annotations
@@ -31,15 +37,15 @@ import asyncio
 import re
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, LiteralString
+from typing import Any, Concatenate, LiteralString, ParamSpec, TypeVar, cast
 
 import psycopg
+from psycopg import capabilities, generators, pq, sql
 from psycopg import errors as pg_errors
-from psycopg import generators, pq, sql
 from psycopg.pq import ExecStatus, TransactionStatus
 
 from skilldb import _validate
@@ -54,9 +60,22 @@ from skilldb.errors import (
     translate,
 )
 
-__all__ = ["Binding", "aacting_as", "acting_as", "atenant", "bind_sql", "bind_tenant_sql", "bound", "tenant"]
+__all__ = [
+    "ABlock",
+    "Binding",
+    "Block",
+    "aacting_as",
+    "acting_as",
+    "atenant",
+    "bind_sql",
+    "bind_tenant_sql",
+    "bound",
+    "tenant",
+]
 
 AnyConnection = psycopg.Connection[Any] | psycopg.AsyncConnection[Any]
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass(eq=False, slots=True)
@@ -212,9 +231,10 @@ _BEGINS: dict[tuple[Any, Any, Any], str] = {}
 _PLAIN_VALUE = re.compile(r"[A-Za-z0-9_.:@+=/-]+")
 
 
-def _begin(conn: AnyConnection) -> str:
-    """The ``BEGIN`` psycopg would send for ``conn`` (its isolation level, read only, deferrable)."""
-    key = (conn.isolation_level, conn.read_only, conn.deferrable)
+def _begin(conn: AnyConnection, read_only: bool | None = None) -> str:
+    """The ``BEGIN`` psycopg would send for ``conn`` (its isolation level, read only,
+    deferrable); ``read_only=True`` makes it ``READ ONLY`` whatever the connection says."""
+    key = (conn.isolation_level, read_only or conn.read_only, conn.deferrable)
     begin = _BEGINS.get(key)
     if begin is None:
         isolation, read_only, deferrable = key
@@ -229,11 +249,14 @@ def _begin(conn: AnyConnection) -> str:
     return begin
 
 
-def _opening(conn: AnyConnection, binding: Binding) -> list[bytes]:
+def _opening(
+    conn: AnyConnection, binding: Binding, read_only: bool | None = None, pipelined: bool | None = None
+) -> list[bytes]:
     """The statements that open the block: ``BEGIN`` and the ``SET LOCAL`` binding, as one
     simple-protocol query (one round trip), or as two inside a pipeline (which queues them
     anyway and takes one statement per query). Never prepared: one statement per bound
-    value would crowd out the named queries.
+    value would crowd out the named queries. ``read_only=True`` begins ``READ ONLY``;
+    ``pipelined`` says which form to give (default: pipeline mode's, when ``conn`` is in it).
 
     The value is quoted as :func:`bind_sql` quotes it; a value of only letters, digits and
     ``_.:@+=/-`` needs no escaping, and is written as is between quotes.
@@ -243,8 +266,8 @@ def _opening(conn: AnyConnection, binding: Binding) -> list[bytes]:
         bind = f"SET LOCAL {setting} = '{value}'".encode()
     else:
         bind = bind_sql(setting, value).as_bytes(conn)
-    begin = _begin(conn).encode()
-    if _in_pipeline(conn):
+    begin = _begin(conn, read_only).encode()
+    if _in_pipeline(conn) if pipelined is None else pipelined:
         return [begin, bind]
     return [begin + b"; " + bind]
 
@@ -350,6 +373,54 @@ class Block:
         finally:
             self._end()
 
+    def run(
+        self, operation: Callable[Concatenate[psycopg.Connection[Any], P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run ``operation(conn, *args, **kwargs)`` as the whole block, and return its result.
+
+        Equivalent to ``with block: return operation(conn, *args, **kwargs)`` (same
+        binding, same errors, nothing committed when it raises), and that is what it
+        runs for any other callable. A skilldb operation of this block's kind (not an
+        ``aio`` one) that runs one statement is sent in fewer round trips, since nothing
+        can come between its statement and the ``COMMIT``: ``BEGIN``, the binding, the
+        statement and ``COMMIT`` go in one pipeline (psycopg's ``conn.pipeline()``),
+        answered in one round trip when the statement only reads (it then runs in a
+        ``READ ONLY`` transaction, so a statement taken for a read by mistake fails
+        rather than writes), in two when it may write (the ``COMMIT`` is sent once its
+        result is shaped, so a result that raises is rolled back). Inside the caller's
+        own ``conn.pipeline()``, or without pipeline mode in libpq, the block form runs.
+
+        Example: ``skilldb.tenant(conn, tenant_id).run(skilldb.get_skill_with_relations, skill_id)``.
+
+        :param operation: ``skilldb.<name>`` (or any callable taking the connection first).
+        :return: what ``operation`` returns.
+        :raises TypeError: ``operation`` is an async operation (``skilldb.aio.<name>``).
+        :raises SkillDBError: what the block or the operation raises.
+        """
+        from skilldb import _sql  # imports this module
+
+        conn = self._conn
+        face = _sql.FACES.get(operation)
+        if face is not None and face.is_async:
+            raise TypeError(f"{self._name}(...).run(): {face.public} is async; pass {face.twin}")
+        if face is None or face.scope != self._param or _in_pipeline(conn) or not capabilities.has_pipeline():
+            with self:
+                return operation(conn, *args, **kwargs)
+        call = face.prepare(args, kwargs)
+        read_only = _sql.reads_only(call)
+        binding = self._binding = _claim(conn, self._value, self._name, self._param)
+        try:
+            autocommit = self._autocommit = conn.autocommit
+            if not autocommit:
+                conn.autocommit = True
+            opening = _opening(conn, binding, read_only or None, pipelined=True)
+            return cast(T, _sql.run_alone(conn, binding, call, opening, read_only))
+        finally:
+            try:
+                self._rollback()  # a failure left the transaction open: nothing of it is committed
+            finally:
+                self._end()
+
     def _rollback(self) -> None:
         if _closable(self._conn):
             try:
@@ -417,6 +488,41 @@ class ABlock:
         finally:
             await self._end()
 
+    async def run(
+        self,
+        operation: Callable[Concatenate[psycopg.AsyncConnection[Any], P], Awaitable[T]],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Async twin of :meth:`Block.run`: ``await skilldb.aio.tenant(conn, t).run(skilldb.aio.<name>, ...)``.
+
+        :raises TypeError: ``operation`` is a sync operation (``skilldb.<name>``).
+        """
+        from skilldb import _sql
+
+        conn = self._conn
+        face = _sql.FACES.get(operation)
+        if face is not None and not face.is_async:
+            raise TypeError(f"{self._name}(...).run(): {face.public} is sync; pass {face.twin}")
+        if face is None or face.scope != self._param or _in_pipeline(conn) or not capabilities.has_pipeline():
+            async with self:
+                return await operation(conn, *args, **kwargs)
+        call = face.prepare(args, kwargs)
+        read_only = _sql.reads_only(call)
+        binding = self._binding = _claim(conn, self._value, self._name, self._param)
+        try:
+            autocommit = self._autocommit = conn.autocommit
+            if not autocommit:
+                await conn.set_autocommit(True)
+            opening = _opening(conn, binding, read_only or None, pipelined=True)
+            return cast(T, await _sql.arun_alone(conn, binding, call, opening, read_only))
+        finally:
+            try:
+                await self._rollback()
+            finally:
+                await self._end()
+
     async def _rollback(self) -> None:
         if _closable(self._conn):
             try:
@@ -447,9 +553,13 @@ def ablock(conn: psycopg.AsyncConnection[Any], value: Any, param: str, name: str
 def tenant(conn: psycopg.Connection[Any], tenant_id: str) -> Block:
     """Open a transaction on ``conn`` bound to ``tenant_id``; commit on success, roll back on error.
 
-    Runs ``BEGIN`` (psycopg), ``SET LOCAL app.current_tenant_id = '<tenant_id>'``, the
-    block, then ``COMMIT``, or ``ROLLBACK`` when the block raises. Every skilldb
-    operation called with ``conn`` inside acts for ``tenant_id``.
+    Runs ``BEGIN`` and ``SET LOCAL app.current_tenant_id = '<tenant_id>'`` (one round
+    trip), the block, then ``COMMIT``, or ``ROLLBACK`` when the block raises. Every
+    skilldb operation called with ``conn`` inside acts for ``tenant_id``.
+
+    A request of one operation can skip the ``with``:
+    ``skilldb.tenant(conn, tenant_id).run(skilldb.get_skill, skill_id)`` runs it as the
+    whole block, in one round trip for a read and two for a write (:meth:`Block.run`).
 
     A failed statement aborts the whole transaction, even when the caller catches its
     error; the block then raises :class:`~skilldb.errors.TransactionAborted` rather
@@ -465,7 +575,7 @@ def tenant(conn: psycopg.Connection[Any], tenant_id: str) -> Block:
         thread at a time for the block.
     :param tenant_id: the id of the tenant (``tenants.id``) every operation acts for:
         1-128 printable characters, no surrounding whitespace.
-    :return: a context manager yielding ``conn``.
+    :return: a :class:`Block`: a context manager yielding ``conn``, with :meth:`Block.run`.
     :raises InvalidInput: ``tenant_id`` is not such a string.
     :raises TypeError: ``conn`` is not a ``psycopg.Connection``.
     :raises ConnectionClosed: ``conn`` is closed.
@@ -481,7 +591,9 @@ def atenant(conn: psycopg.AsyncConnection[Any], tenant_id: str) -> ABlock:
     """Async twin of :func:`tenant` for ``psycopg.AsyncConnection`` (``async with``).
 
     The block belongs to the asyncio task that entered it: operations called with
-    ``conn`` from another task raise :class:`~skilldb.errors.TenantRequired`.
+    ``conn`` from another task raise :class:`~skilldb.errors.TenantRequired`. Returns an
+    :class:`ABlock`; ``await skilldb.aio.tenant(conn, t).run(skilldb.aio.<name>, ...)``
+    runs one operation as the whole block (:meth:`ABlock.run`).
 
     :raises InvalidInput: ``tenant_id`` is not a valid tenant id.
     :raises TypeError: ``conn`` is not a ``psycopg.AsyncConnection``.

@@ -373,6 +373,39 @@ def test_without_prepared_statements_transactions_move_between_server_sessions(
         c1.rollback()
 
 
+def test_one_operation_blocks_run_through_pgbouncer(
+    pgbouncer: pgb.PgBouncer, db: Database, tenants: list[TenantData]
+) -> None:
+    """``tenant(...).run`` sends BEGIN, the binding, the statement and COMMIT in one pipeline:
+    through PgBouncer (no prepared statements) each such transaction gets a server session of
+    its own with its binding, and a failed write leaves nothing behind."""
+    me, them = tenants[0], tenants[1]
+    url = via(pgbouncer, db)
+    with (
+        psycopg.connect(url, prepare_threshold=None) as c1,
+        psycopg.connect(url, prepare_threshold=None) as c2,
+        psycopg.connect(db.admin_url) as admin,
+    ):
+        with c2.transaction():  # c2 holds one server session: c1's blocks run on the other
+            held = backend_pid(c2)
+            for _ in range(3):
+                mine = skilldb.tenant(c1, me.id).run(skilldb.list_skills)
+                assert {s.tenant_id for s in mine} == {me.id} and {s.id for s in mine} >= set(me.skill_ids)
+                made = skilldb.tenant(c1, me.id).run(
+                    skilldb.create_skill, author_id=None, name="Bounced", slug=f"{me.marker}-bounced-{_}"
+                )
+                assert made.tenant_id == me.id
+            with pytest.raises(errors.AlreadyExists):
+                skilldb.tenant(c1, me.id).run(skilldb.create_skill, author_id=None, name="Again", slug=made.slug)
+            assert backend_pid(c2) == held
+        theirs = skilldb.tenant(c2, them.id).run(skilldb.list_skills)
+        assert sorted(s.id for s in theirs) == sorted(them.skill_ids)
+        rows = admin.execute(
+            "SELECT tenant_id, count(*) FROM skills WHERE slug LIKE %s GROUP BY 1", (f"{me.marker}-bounced-%",)
+        )
+        assert rows.fetchall() == [(me.id, 3)]
+
+
 def test_pgbouncer_storm_keeps_tenants_apart(pgbouncer: pgb.PgBouncer, db: Database, tenants: list[TenantData]) -> None:
     """8 client connections share 2 server sessions through PgBouncer: 800 requests, no row crosses tenants."""
     per_thread = 100
