@@ -215,6 +215,26 @@ def test_an_operation_of_another_kind_of_block_is_refused(app_conn: psycopg.Conn
     assert app_conn.info.transaction_status == pq.TransactionStatus.IDLE
 
 
+def test_a_workshop_read_with_its_own_setting_runs_as_one_round_trip(
+    app_conn: psycopg.Connection[Any], tmp_path: Path
+) -> None:
+    """``acting_as(...).run``: the workshops' block; a read whose call binds a setting of
+    its own first (the share token) sends it in the same pipeline."""
+    alice, bob = ws.acting_as(app_conn, "alice"), ws.acting_as(app_conn, "bob")
+    w = alice.run(ws.create_workshop, title="Onboarding", original_idea="Fewer drop-offs")
+    shared = alice.run(ws.set_visibility, w.id, "shared")
+    assert shared.share_token is not None
+    with ws.acting_as(app_conn, "bob"):
+        expected = ws.get_workshop_by_share_token(app_conn, shared.share_token)
+    assert expected is not None and expected.id == w.id
+    assert bob.run(ws.get_workshop_by_share_token, shared.share_token) == expected
+    with protocol(app_conn, tmp_path / "trace") as sent:
+        assert bob.run(ws.get_workshop_by_share_token, shared.share_token) == expected
+    assert waits(sent) == 1, sent
+    assert any(m.startswith('Parse "" "SET LOCAL app.share_token') for m in sent), sent
+    assert bob.run(ws.get_workshop, w.id) is None  # bob is no member: the token was this transaction's only
+
+
 def test_inside_the_callers_pipeline_the_block_form_runs(app_conn: psycopg.Connection[Any], tenant_a: str) -> None:
     skill = make_skill(app_conn, tenant_a, "piped")
     with app_conn.pipeline():

@@ -52,3 +52,13 @@ async def publish_latest(conn: psycopg.AsyncConnection[tuple[object, ...]], tena
             return published or ""
     except SkillDBError as exc:
         return str(exc)
+
+
+def one_request(conn: psycopg.Connection[tuple[object, ...]], tenant_id: str, skill_id: str) -> str | None:
+    skill = skilldb.tenant(conn, tenant_id).run(skilldb.get_skill_with_relations, skill_id)
+    return skill.published_version.id if skill and skill.published_version else None
+
+
+async def one_async_request(conn: psycopg.AsyncConnection[tuple[object, ...]], tenant_id: str) -> list[str]:
+    page = await aio.tenant(conn, tenant_id).run(aio.list_skills_with_relations, order_by="created_at", limit=10)
+    return [item.slug for item in page.items]

@@ -45,7 +45,10 @@ def test_mypy_sees_the_exact_signature_of_both_faces(tmp_path: Path) -> None:
         "    skilldb.get_skill(a, 'x')\n"  # the sync face takes a sync connection
         "    n: int = await aio.get_skill(a, 'x')\n"  # Skill | None
         "    skilldb.list_skills(s, limit='5')\n"
+        "    skilldb.tenant(s, 't').run(skilldb.get_skill, 5)\n"  # .run checks the operation's arguments
+        "    m: int = skilldb.tenant(s, 't').run(skilldb.get_skill, 'x')\n"  # and gives its result type
+        "    k: int = await aio.tenant(a, 't').run(aio.get_skill, 'x')\n"
     )
     out = mypy(str(wrong)).stdout
-    for line in (6, 7, 8, 9, 10):
+    for line in (6, 7, 8, 9, 10, 11, 12, 13):
         assert f"wrong_args.py:{line}: error" in out, out
