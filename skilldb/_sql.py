@@ -224,6 +224,14 @@ class Face:
 FACES: dict[Callable[..., Any], Face] = {}
 
 
+def face_of(operation: object) -> Face | None:
+    """The :class:`Face` ``operation`` is, or ``None`` for any other callable (hashable or not)."""
+    try:
+        return FACES.get(cast(Callable[..., Any], operation))
+    except TypeError:  # unhashable: no operation
+        return None
+
+
 def _make_operation(plan: Callable[P, Call[Any, T]], scope: str, namespace: str) -> Operation[P, T]:
     hints = get_type_hints(plan)
     returns = get_args(hints.pop("return"))[1]

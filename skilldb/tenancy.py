@@ -400,7 +400,7 @@ class Block:
         from skilldb import _sql  # imports this module
 
         conn = self._conn
-        face = _sql.FACES.get(operation)
+        face = _sql.face_of(operation)
         if face is not None and face.is_async:
             raise TypeError(f"{self._name}(...).run(): {face.public} is async; pass {face.twin}")
         if face is None or face.scope != self._param or _in_pipeline(conn) or not capabilities.has_pipeline():
@@ -502,7 +502,7 @@ class ABlock:
         from skilldb import _sql
 
         conn = self._conn
-        face = _sql.FACES.get(operation)
+        face = _sql.face_of(operation)
         if face is not None and not face.is_async:
             raise TypeError(f"{self._name}(...).run(): {face.public} is sync; pass {face.twin}")
         if face is None or face.scope != self._param or _in_pipeline(conn) or not capabilities.has_pipeline():

@@ -188,6 +188,15 @@ def test_any_other_callable_runs_in_the_block(app_conn: psycopg.Connection[Any],
         return str(row[0]) + suffix
 
     assert skilldb.tenant(app_conn, tenant_a).run(setting, "!") == tenant_a + "!"
+
+    class Unhashable:
+        __hash__ = None  # type: ignore[assignment]
+
+        def __call__(self, conn: psycopg.Connection[Any]) -> str | None:
+            tenant = skilldb.get_tenant(conn)
+            return tenant.id if tenant else None
+
+    assert skilldb.tenant(app_conn, tenant_a).run(Unhashable()) == tenant_a
     assert skilldb.tenant(app_conn, tenant_a).run(skilldb.get_skill_by_slug, "via-callable") is not None
 
 
