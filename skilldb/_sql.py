@@ -525,7 +525,7 @@ def _reads_only(text: str) -> bool:
     except (ParseError, ValueError):
         return False
     statement = raw.stmt
-    if not isinstance(statement, ast.SelectStmt):
+    if not isinstance(statement, ast.SelectStmt) or statement.intoClause is not None:  # SELECT INTO creates
         return False
     writes: list[ast.Node] = []
 

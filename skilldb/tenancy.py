@@ -34,6 +34,7 @@ and ``COMMIT`` in one pipeline: one round trip for a read, two for a write.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import re
 import threading
 import weakref
@@ -141,14 +142,24 @@ def _owner(conn: AnyConnection) -> object:
 _CHECKS = {param: _validate.rule(param, str) for param in SCOPES}
 
 
-def _claim(conn: AnyConnection, value: Any, name: str, param: str) -> Binding:
-    """Validate, then register a binding for ``conn`` (until :func:`_release`)."""
+def _admit(conn: AnyConnection, value: Any, name: str, param: str) -> str:
+    """The checked value a block of ``name`` binds on ``conn``, or raise (nothing sent)."""
     value = _CHECKS[param](value)
     expected = psycopg.AsyncConnection if name.startswith("skilldb.aio") else psycopg.Connection
     if not isinstance(conn, expected):
         raise TypeError(f"{name}(): conn must be a psycopg.{expected.__name__}, got {type(conn).__name__}")
     if conn.closed:
         raise ConnectionClosed(f"{name}(): the connection is closed")
+    return str(value)
+
+
+def _claim(conn: AnyConnection, value: Any, name: str, param: str) -> Binding:
+    """Validate (:func:`_admit`), then register a binding for ``conn`` (until :func:`_release`)."""
+    return _register(conn, _admit(conn, value, name, param), name, param)
+
+
+def _register(conn: AnyConnection, value: str, name: str, param: str) -> Binding:
+    """Register a binding of the admitted ``value`` for ``conn`` (until :func:`_release`)."""
     with _LOCK:
         held = _BINDINGS.get(conn)
         if held is not None:
@@ -233,8 +244,14 @@ _PLAIN_VALUE = re.compile(r"[A-Za-z0-9_.:@+=/-]+")
 
 def _begin(conn: AnyConnection, read_only: bool | None = None) -> str:
     """The ``BEGIN`` psycopg would send for ``conn`` (its isolation level, read only,
-    deferrable); ``read_only=True`` makes it ``READ ONLY`` whatever the connection says."""
-    key = (conn.isolation_level, read_only or conn.read_only, conn.deferrable)
+    deferrable); ``read_only=True`` makes it ``READ ONLY`` on a connection that is not, and
+    then leaves ``DEFERRABLE`` out: the connection's blocks are read-write, where it has no
+    effect, while a ``SERIALIZABLE READ ONLY DEFERRABLE`` transaction may wait to start."""
+    key: tuple[Any, Any, Any]
+    if read_only and not conn.read_only:
+        key = (conn.isolation_level, True, None)
+    else:
+        key = (conn.isolation_level, conn.read_only, conn.deferrable)
     begin = _BEGINS.get(key)
     if begin is None:
         isolation, read_only, deferrable = key
@@ -305,6 +322,13 @@ async def _acommand(conn: psycopg.AsyncConnection[Any], command: bytes) -> None:
     _check(conn, results)
 
 
+def _discard(awaitable: object) -> None:
+    """Close a coroutine that will never be awaited (no "never awaited" warning)."""
+    close = getattr(awaitable, "close", None)
+    if callable(close):
+        close()
+
+
 def _closable(conn: AnyConnection) -> bool:
     return not conn.closed and conn.pgconn.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR)
 
@@ -328,6 +352,7 @@ class Block:
     def __init__(self, conn: psycopg.Connection[Any], value: Any, param: str, name: str) -> None:
         self._conn, self._value, self._param, self._name = conn, value, param, name
         self._autocommit = True
+        self._binding: Binding | None = None
 
     def __enter__(self) -> psycopg.Connection[Any]:
         conn = self._conn
@@ -353,7 +378,7 @@ class Block:
         try:
             if exc is None:
                 try:
-                    check_open(conn, self._binding)
+                    check_open(conn, cast(Binding, self._binding))
                 except BaseException:
                     self._rollback()
                     raise
@@ -400,15 +425,21 @@ class Block:
         from skilldb import _sql  # imports this module
 
         conn = self._conn
+        value = _admit(conn, self._value, self._name, self._param)
         face = _sql.face_of(operation)
         if face is not None and face.is_async:
             raise TypeError(f"{self._name}(...).run(): {face.public} is async; pass {face.twin}")
         if face is None or face.scope != self._param or _in_pipeline(conn) or not capabilities.has_pipeline():
             with self:
-                return operation(conn, *args, **kwargs)
+                result = operation(conn, *args, **kwargs)
+                if inspect.isawaitable(result):  # rolled back by the block
+                    _discard(result)
+                    raise TypeError(f"{self._name}(...).run(): {operation!r} is async; use skilldb.aio")
+                return result
+            return cast(T, None)  # the operation raised psycopg.Rollback, which the block swallowed
         call = face.prepare(args, kwargs)
         read_only = _sql.reads_only(call)
-        binding = self._binding = _claim(conn, self._value, self._name, self._param)
+        binding = self._binding = _register(conn, value, self._name, self._param)
         try:
             autocommit = self._autocommit = conn.autocommit
             if not autocommit:
@@ -430,6 +461,7 @@ class Block:
 
     def _end(self) -> None:
         conn = self._conn
+        self._binding = None  # the first failure's traceback is not kept past the block
         try:
             if not self._autocommit and not conn.closed and conn.pgconn.transaction_status == TransactionStatus.IDLE:
                 conn.autocommit = False
@@ -446,6 +478,7 @@ class ABlock:
     def __init__(self, conn: psycopg.AsyncConnection[Any], value: Any, param: str, name: str) -> None:
         self._conn, self._value, self._param, self._name = conn, value, param, name
         self._autocommit = True
+        self._binding: Binding | None = None
 
     async def __aenter__(self) -> psycopg.AsyncConnection[Any]:
         conn = self._conn
@@ -471,7 +504,7 @@ class ABlock:
         try:
             if exc is None:
                 try:
-                    check_open(conn, self._binding)
+                    check_open(conn, cast(Binding, self._binding))
                 except BaseException:
                     await self._rollback()
                     raise
@@ -502,15 +535,17 @@ class ABlock:
         from skilldb import _sql
 
         conn = self._conn
+        value = _admit(conn, self._value, self._name, self._param)
         face = _sql.face_of(operation)
         if face is not None and not face.is_async:
             raise TypeError(f"{self._name}(...).run(): {face.public} is sync; pass {face.twin}")
         if face is None or face.scope != self._param or _in_pipeline(conn) or not capabilities.has_pipeline():
             async with self:
                 return await operation(conn, *args, **kwargs)
+            return cast(T, None)  # the operation raised psycopg.Rollback, which the block swallowed
         call = face.prepare(args, kwargs)
         read_only = _sql.reads_only(call)
-        binding = self._binding = _claim(conn, self._value, self._name, self._param)
+        binding = self._binding = _register(conn, value, self._name, self._param)
         try:
             autocommit = self._autocommit = conn.autocommit
             if not autocommit:
@@ -532,6 +567,7 @@ class ABlock:
 
     async def _end(self) -> None:
         conn = self._conn
+        self._binding = None
         try:
             if not self._autocommit and not conn.closed and conn.pgconn.transaction_status == TransactionStatus.IDLE:
                 await conn.set_autocommit(False)

@@ -178,6 +178,7 @@ def test_the_statements_taken_for_reads() -> None:
                  "workshops.create_workshop", "create_skill", "delete_rating"):  # fmt: skip
         assert not reads(name), name
     assert not _sql._reads_only("SELECT (")  # what does not parse is taken as a write
+    assert not _sql._reads_only("SELECT * INTO copied FROM skills")  # creates a table
 
 
 def test_any_other_callable_runs_in_the_block(app_conn: psycopg.Connection[Any], tenant_a: str) -> None:
@@ -211,9 +212,52 @@ def test_wrong_faces_and_bad_input_send_nothing(
             block.run(skilldb.get_skill, 123)  # type: ignore[arg-type]
         with pytest.raises(errors.InvalidInput):
             skilldb.tenant(app_conn, " padded ").run(skilldb.get_tenant)
+        with pytest.raises(errors.InvalidInput, match="tenant_id"):  # the block's check comes first
+            skilldb.tenant(app_conn, " padded ").run(skilldb.get_skill, 123)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=r"conn must be a psycopg\.Connection"):
+            skilldb.tenant(None, tenant_a).run(skilldb.get_tenant)  # type: ignore[arg-type]
     assert sent == []
+    assert app_conn.info.transaction_status == pq.TransactionStatus.IDLE
+
+    async def not_an_operation(conn: Any) -> None:
+        await conn.execute("SELECT 1")
+
+    with protocol(app_conn, tmp_path / "async") as sent:
+        with pytest.raises(TypeError, match=r"is async; use skilldb\.aio"):
+            block.run(not_an_operation)
+    assert sent[0].startswith('Query "BEGIN; SET LOCAL') and 'Query "ROLLBACK"' in sent, sent
+    assert all(m.startswith("Query") for m in sent), sent  # the coroutine never ran
     with pytest.raises(errors.TenantRequired):
         skilldb.get_tenant(app_conn)  # nothing stayed bound
+
+
+def test_a_rollback_raised_on_purpose_is_swallowed_as_by_the_with_form(
+    app_conn: psycopg.Connection[Any], admin_conn: psycopg.Connection[Any], tenant_a: str
+) -> None:
+    def try_out(conn: psycopg.Connection[Any]) -> str:
+        skilldb.create_skill(conn, author_id=None, name="Trial", slug="trial")
+        raise psycopg.Rollback()
+
+    assert skilldb.tenant(app_conn, tenant_a).run(try_out) is None
+    assert skill_count(admin_conn, tenant_a) == 0
+    assert app_conn.info.transaction_status == pq.TransactionStatus.IDLE
+
+
+def test_a_read_on_a_serializable_deferrable_connection_does_not_wait_for_a_safe_snapshot(
+    db: Database, tenant_a: str, tmp_path: Path
+) -> None:
+    """DEFERRABLE does nothing in the with form's read-write transaction; .run's READ ONLY
+    read leaves it out rather than wait."""
+    with psycopg.connect(db.app_url) as conn:
+        conn.isolation_level, conn.deferrable = psycopg.IsolationLevel.SERIALIZABLE, True
+        with protocol(conn, tmp_path / "trace") as sent:
+            tenant = skilldb.tenant(conn, tenant_a).run(skilldb.get_tenant)
+        assert tenant is not None and tenant.id == tenant_a
+        assert sent[0] == 'Parse "" "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY" 0', sent
+        conn.read_only = True  # a read-only connection keeps all it asked for
+        with protocol(conn, tmp_path / "trace2") as sent:
+            skilldb.tenant(conn, tenant_a).run(skilldb.get_tenant)
+        assert sent[0] == 'Parse "" "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY DEFERRABLE" 0', sent
 
 
 def test_an_operation_of_another_kind_of_block_is_refused(app_conn: psycopg.Connection[Any], tenant_a: str) -> None:
