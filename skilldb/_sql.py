@@ -511,7 +511,10 @@ _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 def reads_only(call: Call[Any, Any]) -> bool:
     """Whether ``call``'s statement only reads: one ``SELECT`` (no data-modifying ``WITH``,
     no ``FOR UPDATE``/``SHARE``) calling only the functions of :data:`_READING_FUNCTIONS`,
-    as ``pglast`` parses it. What cannot be parsed is taken as a write."""
+    as ``pglast`` parses it. What cannot be parsed is taken as a write. Only the text is
+    read: a writing function reached through a view, a policy, an operator or attribute
+    notation (``s.fn``) is not seen, and ``Block.run``'s ``READ ONLY`` transaction then
+    makes the call fail rather than write."""
     return _reads_only(sql_of(call.query))
 
 
