@@ -9,6 +9,9 @@ Bind a tenant, then call typed functions; each runs one named statement from
         skill = skilldb.create_skill(conn, author_id=None, name="Review", slug="review")
         full = skilldb.get_skill_with_relations(conn, skill.id)
 
+    # one operation as the whole block: one round trip for a read, two for a write
+    full = skilldb.tenant(conn, tenant_id).run(skilldb.get_skill_with_relations, skill_id)
+
 ``skilldb.aio`` holds the async twins (the same definitions, for
 ``psycopg.AsyncConnection``); ``skilldb.queries`` the raw aiosql functions.
 """
