@@ -425,9 +425,9 @@ def run_alone(
     Queues ``opening`` (``BEGIN`` and the binding, two statements), ``call``'s setup and
     statement; a statement that ``read_only`` says only reads is followed by ``COMMIT``
     and one ``Sync`` (one round trip; ``opening`` began ``READ ONLY``); one that may
-    write is synced and shaped first, then ``COMMIT`` is sent (two round trips), so that
-    a result that raises leaves the transaction uncommitted. The caller rolls back what
-    a failure left open.
+    write is synced (leaving pipeline mode) and shaped first, then committed with
+    ``conn.commit()`` (two round trips), so that a result that raises leaves the
+    transaction uncommitted. The caller rolls back what a failure left open.
 
     :raises SkillDBError: the statement's (or the ``COMMIT``'s) error, translated.
     """
@@ -438,18 +438,17 @@ def run_alone(
             cur.format = pq.Format.BINARY
             if call.json_as_bytes:
                 cur.adapters.register_loader(JSON_OID, _JsonBytesLoader)
-            with conn.pipeline() as pipeline:
+            with conn.pipeline():
                 for statement in opening:
                     aux.execute(statement, prepare=False)
                 for setup in call.setup:
                     cur.execute(setup, prepare=False)
                 cur.execute(sql, params, prepare=_prepare(conn))
-                if not read_only:
-                    pipeline.sync()
-                    result = call.finish(_rows(cur), cur.rowcount)
-                aux.execute(b"COMMIT", prepare=False)
-            if read_only:
-                result = call.finish(_rows(cur), cur.rowcount)
+                if read_only:
+                    aux.execute(b"COMMIT", prepare=False)
+            result = call.finish(_rows(cur), cur.rowcount)
+            if not read_only:
+                conn.commit()
             return result
     except psycopg.Error as exc:
         err = translate(exc, params)
@@ -473,18 +472,17 @@ async def arun_alone(
             cur.format = pq.Format.BINARY
             if call.json_as_bytes:
                 cur.adapters.register_loader(JSON_OID, _JsonBytesLoader)
-            async with conn.pipeline() as pipeline:
+            async with conn.pipeline():
                 for statement in opening:
                     await aux.execute(statement, prepare=False)
                 for setup in call.setup:
                     await cur.execute(setup, prepare=False)
                 await cur.execute(sql, params, prepare=_prepare(conn))
-                if not read_only:
-                    await pipeline.sync()
-                    result = call.finish(await _arows(cur), cur.rowcount)
-                await aux.execute(b"COMMIT", prepare=False)
-            if read_only:
-                result = call.finish(await _arows(cur), cur.rowcount)
+                if read_only:
+                    await aux.execute(b"COMMIT", prepare=False)
+            result = call.finish(await _arows(cur), cur.rowcount)
+            if not read_only:
+                await conn.commit()
             return result
     except psycopg.Error as exc:
         err = translate(exc, params)
