@@ -355,13 +355,26 @@ def _has_rows(cur: psycopg.Cursor[Any] | psycopg.AsyncCursor[Any]) -> bool:
     return result is not None and result.status == pq.ExecStatus.TUPLES_OK
 
 
-def run(conn: psycopg.Connection[Any], binding: tenancy.Binding, call: Call[R, T]) -> T:
+def run(
+    conn: psycopg.Connection[Any],
+    binding: tenancy.Binding,
+    call: Call[R, T],
+    opening: Sequence[bytes] = (),
+    read_only: bool = False,
+) -> T:
     """Execute ``call`` under ``binding`` on a sync connection and shape its result (errors translated).
 
     The bound value reaches the SQL as the binding's parameter (``:tenant_id`` or
     ``:acting_user_id``). Results are read in binary format, so they do not depend on
     the session's ``DateStyle``. Inside ``conn.pipeline()`` the statement's result is
     synced before it is shaped, so pipeline mode gives the same results as normal mode.
+
+    With ``opening`` (``BEGIN`` and the binding, for ``Block.run``) the call is the whole
+    transaction, sent in one pipeline: a statement that ``read_only`` says only reads is
+    followed by ``COMMIT`` and one ``Sync`` (one round trip; ``opening`` began ``READ
+    ONLY``); one that may write is synced, leaving pipeline mode, shaped, then committed
+    (two round trips), so that a result that raises leaves it uncommitted. The caller
+    rolls back what a failure left open.
     """
     sql = sql_of(call.query)
     params = {binding.param: binding.value, **call.params}
@@ -369,15 +382,23 @@ def run(conn: psycopg.Connection[Any], binding: tenancy.Binding, call: Call[R, T
         with conn.cursor(row_factory=call.row_factory, binary=True) as cur:
             if call.json_as_bytes:
                 cur.adapters.register_loader(JSON_OID, _JsonBytesLoader)
-            for statement in call.setup:
-                cur.execute(statement, prepare=False)
-            if _in_pipeline(conn):
+            if opening or _in_pipeline(conn):
                 with conn.pipeline():
+                    for statement in opening:
+                        conn.execute(statement, prepare=False)
+                    for setup in call.setup:
+                        cur.execute(setup, prepare=False)
                     cur.execute(sql, params, prepare=_prepare(conn))
+                    if opening and read_only:
+                        conn.execute(b"COMMIT", prepare=False)
             else:
+                for setup in call.setup:
+                    cur.execute(setup, prepare=False)
                 cur.execute(sql, params, prepare=_prepare(conn))
-            rows = cur.fetchall() if _has_rows(cur) else []
-            return call.finish(rows, cur.rowcount)
+            result = call.finish(_rows(cur), cur.rowcount)
+            if opening and not read_only:
+                conn.commit()
+            return result
     except psycopg.Error as exc:  # translate_errors(params), written out
         err = translate(exc, params)
         if err is None:
@@ -385,7 +406,13 @@ def run(conn: psycopg.Connection[Any], binding: tenancy.Binding, call: Call[R, T
         raise err from exc
 
 
-async def arun(conn: psycopg.AsyncConnection[Any], binding: tenancy.Binding, call: Call[R, T]) -> T:
+async def arun(
+    conn: psycopg.AsyncConnection[Any],
+    binding: tenancy.Binding,
+    call: Call[R, T],
+    opening: Sequence[bytes] = (),
+    read_only: bool = False,
+) -> T:
     """Execute ``call`` under ``binding`` on an async connection: :func:`run` with ``await``."""
     sql = sql_of(call.query)
     params = {binding.param: binding.value, **call.params}
@@ -393,15 +420,23 @@ async def arun(conn: psycopg.AsyncConnection[Any], binding: tenancy.Binding, cal
         async with conn.cursor(row_factory=call.row_factory, binary=True) as cur:
             if call.json_as_bytes:
                 cur.adapters.register_loader(JSON_OID, _JsonBytesLoader)
-            for statement in call.setup:
-                await cur.execute(statement, prepare=False)
-            if _in_pipeline(conn):
+            if opening or _in_pipeline(conn):
                 async with conn.pipeline():
+                    for statement in opening:
+                        await conn.execute(statement, prepare=False)
+                    for setup in call.setup:
+                        await cur.execute(setup, prepare=False)
                     await cur.execute(sql, params, prepare=_prepare(conn))
+                    if opening and read_only:
+                        await conn.execute(b"COMMIT", prepare=False)
             else:
+                for setup in call.setup:
+                    await cur.execute(setup, prepare=False)
                 await cur.execute(sql, params, prepare=_prepare(conn))
-            rows = await cur.fetchall() if _has_rows(cur) else []
-            return call.finish(rows, cur.rowcount)
+            result = call.finish(await _arows(cur), cur.rowcount)
+            if opening and not read_only:
+                await conn.commit()
+            return result
     except psycopg.Error as exc:
         err = translate(exc, params)
         if err is None:
@@ -415,80 +450,6 @@ def _rows(cur: psycopg.Cursor[R]) -> list[R]:
 
 async def _arows(cur: psycopg.AsyncCursor[R]) -> list[R]:
     return await cur.fetchall() if _has_rows(cur) else []
-
-
-def run_alone(
-    conn: psycopg.Connection[Any], binding: tenancy.Binding, call: Call[R, T], opening: Sequence[bytes], read_only: bool
-) -> T:
-    """Execute ``call`` as a whole transaction in pipeline mode (for ``Block.run``) and shape its result.
-
-    Queues ``opening`` (``BEGIN`` and the binding, two statements), ``call``'s setup and
-    statement; a statement that ``read_only`` says only reads is followed by ``COMMIT``
-    and one ``Sync`` (one round trip; ``opening`` began ``READ ONLY``); one that may
-    write is synced (leaving pipeline mode) and shaped first, then committed with
-    ``conn.commit()`` (two round trips), so that a result that raises leaves the
-    transaction uncommitted. The caller rolls back what a failure left open.
-
-    :raises SkillDBError: the statement's (or the ``COMMIT``'s) error, translated.
-    """
-    sql = sql_of(call.query)
-    params = {binding.param: binding.value, **call.params}
-    try:
-        with psycopg.Cursor(conn, row_factory=call.row_factory) as cur, psycopg.Cursor(conn) as aux:
-            cur.format = pq.Format.BINARY
-            if call.json_as_bytes:
-                cur.adapters.register_loader(JSON_OID, _JsonBytesLoader)
-            with conn.pipeline():
-                for statement in opening:
-                    aux.execute(statement, prepare=False)
-                for setup in call.setup:
-                    cur.execute(setup, prepare=False)
-                cur.execute(sql, params, prepare=_prepare(conn))
-                if read_only:
-                    aux.execute(b"COMMIT", prepare=False)
-            result = call.finish(_rows(cur), cur.rowcount)
-            if not read_only:
-                conn.commit()
-            return result
-    except psycopg.Error as exc:
-        err = translate(exc, params)
-        if err is None:
-            raise
-        raise err from exc
-
-
-async def arun_alone(
-    conn: psycopg.AsyncConnection[Any],
-    binding: tenancy.Binding,
-    call: Call[R, T],
-    opening: Sequence[bytes],
-    read_only: bool,
-) -> T:
-    """Async twin of :func:`run_alone`."""
-    sql = sql_of(call.query)
-    params = {binding.param: binding.value, **call.params}
-    try:
-        async with psycopg.AsyncCursor(conn, row_factory=call.row_factory) as cur, psycopg.AsyncCursor(conn) as aux:
-            cur.format = pq.Format.BINARY
-            if call.json_as_bytes:
-                cur.adapters.register_loader(JSON_OID, _JsonBytesLoader)
-            async with conn.pipeline():
-                for statement in opening:
-                    await aux.execute(statement, prepare=False)
-                for setup in call.setup:
-                    await cur.execute(setup, prepare=False)
-                await cur.execute(sql, params, prepare=_prepare(conn))
-                if read_only:
-                    await aux.execute(b"COMMIT", prepare=False)
-            result = call.finish(await _arows(cur), cur.rowcount)
-            if not read_only:
-                await conn.commit()
-            return result
-    except psycopg.Error as exc:
-        err = translate(exc, params)
-        if err is None:
-            raise
-        raise err from exc
 
 
 #: Functions of PostgreSQL itself that the named queries call and that write nothing. A

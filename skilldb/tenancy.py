@@ -445,7 +445,7 @@ class Block:
             if not autocommit:
                 conn.autocommit = True
             opening = _opening(conn, binding, read_only or None, pipelined=True)
-            return cast(T, _sql.run_alone(conn, binding, call, opening, read_only))
+            return cast(T, _sql.run(conn, binding, call, opening, read_only))
         finally:
             try:
                 self._rollback()  # a failure left the transaction open: nothing of it is committed
@@ -551,7 +551,7 @@ class ABlock:
             if not autocommit:
                 await conn.set_autocommit(True)
             opening = _opening(conn, binding, read_only or None, pipelined=True)
-            return cast(T, await _sql.arun_alone(conn, binding, call, opening, read_only))
+            return cast(T, await _sql.arun(conn, binding, call, opening, read_only))
         finally:
             try:
                 await self._rollback()
